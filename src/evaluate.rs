@@ -1,0 +1,273 @@
+//! `evaluate`: snapshots + targets.json → one JSON and one HTML report per target.
+//!
+//! Each snapshot is loaded, evaluated and written on its own rayon task, and dropped
+//! before the next one, so memory stays bounded by the number of threads, not the
+//! number of snapshots.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::model::Account;
+use crate::report::{html, TargetReport};
+use crate::rules::{self, Check, Finding, Kind, Status};
+use crate::snapshot;
+use crate::targets::{Target, Targets};
+use crate::Exit;
+
+/// One snapshot to evaluate for one target.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub target: String,
+    /// `None`: no snapshot was found for the target.
+    pub snapshot: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub target: String,
+    pub summary: crate::report::Summary,
+    /// The worst results (errors, then failures), for the terminal summary.
+    pub worst: Vec<Finding>,
+    /// Files written (JSON, HTML).
+    pub written: Vec<PathBuf>,
+    /// A problem that is not a finding (a report that could not be written).
+    pub problem: Option<String>,
+    pub exit: Exit,
+}
+
+/// The newest snapshot of `target` under `<dir>/<target>/`: the greatest file name
+/// ending in `.sqlite` (names are UTC timestamps). Hidden files (temporary snapshots
+/// being written) are skipped.
+pub fn newest_snapshot(dir: &Path, target: &str) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir.join(target)).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension().is_some_and(|x| x == "sqlite")
+                && p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        })
+        .max()
+}
+
+/// The jobs for `evaluate` without snapshot paths: the newest snapshot of every target.
+pub fn jobs_from_dir(targets: &Targets, dir: &Path) -> Vec<Job> {
+    targets
+        .targets
+        .iter()
+        .map(|t| Job {
+            target: t.name.clone(),
+            snapshot: newest_snapshot(dir, &t.name),
+        })
+        .collect()
+}
+
+/// Why the command line cannot be evaluated (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{path}: this snapshot is of target {target:?}, which {file} does not define (targets there: {known})")]
+    UnknownTarget {
+        path: PathBuf,
+        target: String,
+        file: PathBuf,
+        known: String,
+    },
+    #[error("{first} and {second} are both snapshots of target {target:?}: give one snapshot per target")]
+    Duplicate {
+        target: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+}
+
+/// The jobs for explicit snapshot paths. A snapshot that cannot even be opened becomes
+/// an [`Unreadable`] entry (exit 3), not a usage error.
+pub fn jobs_from_paths(
+    targets: &Targets,
+    paths: &[PathBuf],
+) -> Result<(Vec<Job>, Vec<Unreadable>), PlanError> {
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in paths {
+        match snapshot::peek_target(path) {
+            Err(e) => unreadable.push(Unreadable {
+                path: path.clone(),
+                error: e.to_string(),
+            }),
+            Ok(target) => {
+                if targets.get(&target).is_none() {
+                    return Err(PlanError::UnknownTarget {
+                        path: path.clone(),
+                        target,
+                        file: targets.file.clone(),
+                        known: targets
+                            .targets
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                if let Some(prev) = jobs.iter().find(|j| j.target == target) {
+                    return Err(PlanError::Duplicate {
+                        target,
+                        first: prev.snapshot.clone().unwrap_or_default(),
+                        second: path.clone(),
+                    });
+                }
+                jobs.push(Job {
+                    target,
+                    snapshot: Some(path.clone()),
+                });
+            }
+        }
+    }
+    Ok((jobs, unreadable))
+}
+
+/// A snapshot given on the command line that could not be opened to learn its target.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// One `error` result per configured rule: used when there is no usable snapshot.
+fn whole_target_errors(target: &Target, resource: &str, message: &str) -> Vec<Finding> {
+    target
+        .rules
+        .iter()
+        .map(|spec| {
+            let meta = spec.rule.meta();
+            Finding {
+                rule: meta.name.to_string(),
+                check: match meta.kind {
+                    Kind::Policy => Check::PolicyDocument,
+                    Kind::Config => Check::Deployed,
+                },
+                resource: resource.to_string(),
+                resource_name: resource.to_string(),
+                status: Status::Error,
+                message: message.to_string(),
+                details: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// Evaluates a loaded account against a target's rules.
+pub fn evaluate_account(target: &Target, account: &Account, snapshot: &str) -> TargetReport {
+    let results = rules::evaluate(account, &target.rules);
+    TargetReport::new(
+        target.name.clone(),
+        Some(account.metadata.account_id.clone()),
+        Some(account.metadata.collected_at),
+        snapshot.to_string(),
+        results,
+        &rule_order(target),
+    )
+}
+
+fn rule_order(target: &Target) -> Vec<&'static str> {
+    target.rules.iter().map(|r| r.rule.meta().name).collect()
+}
+
+fn build_report(target: &Target, job: &Job) -> TargetReport {
+    let Some(path) = &job.snapshot else {
+        let msg = format!(
+            "no snapshot of target {} was found: run `cloudkestrel collect` first",
+            target.name
+        );
+        return TargetReport::new(
+            target.name.clone(),
+            None,
+            None,
+            String::new(),
+            whole_target_errors(target, "snapshot", &msg),
+            &rule_order(target),
+        );
+    };
+    let shown = path.display().to_string();
+    match snapshot::read(path) {
+        Ok(account) if account.metadata.target != target.name => {
+            let msg = format!(
+                "{shown} is a snapshot of target {:?}, not {:?}: refusing to report one account as another",
+                account.metadata.target, target.name
+            );
+            TargetReport::new(
+                target.name.clone(),
+                Some(account.metadata.account_id.clone()),
+                Some(account.metadata.collected_at),
+                shown.clone(),
+                whole_target_errors(target, &shown, &msg),
+                &rule_order(target),
+            )
+        }
+        Ok(account) => evaluate_account(target, &account, &shown),
+        Err(e) => TargetReport::new(
+            target.name.clone(),
+            None,
+            None,
+            shown.clone(),
+            whole_target_errors(target, &shown, &format!("unreadable snapshot: {e}")),
+            &rule_order(target),
+        ),
+    }
+}
+
+fn exit_of(report: &TargetReport) -> Exit {
+    if report.summary.error > 0 {
+        Exit::Incomplete
+    } else if report.summary.fail > 0 {
+        Exit::Fail
+    } else {
+        Exit::Pass
+    }
+}
+
+/// Writes `<report_dir>/<target>.json` and `.html`.
+fn write_reports(report: &TargetReport, report_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(report_dir).map_err(|e| format!("{}: {e}", report_dir.display()))?;
+    let json = report_dir.join(format!("{}.json", report.target));
+    let html_path = report_dir.join(format!("{}.html", report.target));
+    std::fs::write(&json, report.to_json()).map_err(|e| format!("{}: {e}", json.display()))?;
+    std::fs::write(&html_path, html::render(report))
+        .map_err(|e| format!("{}: {e}", html_path.display()))?;
+    Ok(vec![json, html_path])
+}
+
+/// How many of the worst results the terminal summary shows per target.
+pub const WORST_SHOWN: usize = 5;
+
+/// Evaluates every job in parallel and writes the reports. Outcomes are sorted by
+/// target, so output is the same run to run.
+pub fn run(targets: &Targets, jobs: &[Job], report_dir: &Path) -> Vec<Outcome> {
+    let mut outcomes: Vec<Outcome> = jobs
+        .par_iter()
+        .filter_map(|job| {
+            let target = targets.get(&job.target)?;
+            let report = build_report(target, job);
+            let mut exit = exit_of(&report);
+            let (written, problem) = match write_reports(&report, report_dir) {
+                Ok(w) => (w, None),
+                Err(e) => {
+                    exit = exit.worst(Exit::Incomplete);
+                    (Vec::new(), Some(format!("cannot write the report: {e}")))
+                }
+            };
+            Some(Outcome {
+                target: job.target.clone(),
+                summary: report.summary,
+                worst: report.worst(WORST_SHOWN).into_iter().cloned().collect(),
+                written,
+                problem,
+                exit,
+            })
+        })
+        .collect();
+    outcomes.sort_by(|a, b| a.target.cmp(&b.target));
+    outcomes
+}

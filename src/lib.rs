@@ -1,0 +1,47 @@
+//! CloudKestrel: audits the security of AWS accounts.
+//!
+//! `collect` turns an account into a SQLite snapshot; `evaluate` reads snapshots into
+//! the typed [`model::Account`], applies the rules configured in targets.json and writes
+//! a JSON and an HTML report per target. Evaluation is offline and deterministic.
+
+pub mod evaluate;
+pub mod fixture;
+pub mod model;
+pub mod policy;
+pub mod report;
+pub mod rules;
+pub mod snapshot;
+pub mod targets;
+
+/// The process exit codes, from best to worst precedence (see [`Exit::worst`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// Every result passed.
+    Pass = 0,
+    /// At least one result failed.
+    Fail = 1,
+    /// A target could not be fully audited (an error result, an unreadable snapshot).
+    Incomplete = 3,
+    /// Invalid input or usage; nothing was evaluated.
+    Usage = 2,
+}
+
+impl Exit {
+    /// Combines outcomes: 2 beats 3 beats 1 beats 0.
+    pub fn worst(self, other: Exit) -> Exit {
+        self.max(other)
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The exit-code table, for `--help` and the README.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  every result passed
+  1  at least one result failed
+  2  invalid input or usage (nothing evaluated)
+  3  a target could not be fully audited (an error result, an unreadable snapshot)
+  When several apply: 2, then 3, then 1.";

@@ -1,0 +1,273 @@
+//! The HTML report: one self-contained file (CSS and JS from templates/ are embedded),
+//! readable offline and safe to forward. Every value that comes from the account goes
+//! through horrorshow's escaping; only our own embedded assets are written raw.
+
+use horrorshow::helper::doctype;
+use horrorshow::prelude::*;
+use horrorshow::{html, owned_html};
+
+use super::TargetReport;
+use crate::rules::{self, Finding, Status};
+
+const CSS: &str = include_str!("../../templates/report.css");
+const JS: &str = include_str!("../../templates/report.js");
+
+/// A rule's documentation, as light Markdown: headings, lists, paragraphs, `code`.
+enum Block {
+    Heading(String),
+    Para(String),
+    List(Vec<String>),
+}
+
+fn doc_blocks(doc: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut para: Vec<String> = Vec::new();
+    let mut list: Vec<String> = Vec::new();
+    fn flush(blocks: &mut Vec<Block>, para: &mut Vec<String>, list: &mut Vec<String>) {
+        if !para.is_empty() {
+            blocks.push(Block::Para(para.join(" ")));
+            para.clear();
+        }
+        if !list.is_empty() {
+            blocks.push(Block::List(std::mem::take(list)));
+        }
+    }
+    for raw in doc.lines() {
+        let line = raw.strip_prefix(' ').unwrap_or(raw);
+        if let Some(h) = line.strip_prefix("## ") {
+            flush(&mut blocks, &mut para, &mut list);
+            blocks.push(Block::Heading(h.to_string()));
+        } else if let Some(item) = line.strip_prefix("- ") {
+            if !para.is_empty() {
+                blocks.push(Block::Para(para.join(" ")));
+                para.clear();
+            }
+            list.push(item.to_string());
+        } else if line.starts_with("  ") && !list.is_empty() {
+            if let Some(last) = list.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+        } else if line.trim().is_empty() {
+            flush(&mut blocks, &mut para, &mut list);
+        } else {
+            if !list.is_empty() {
+                blocks.push(Block::List(std::mem::take(&mut list)));
+            }
+            para.push(line.trim().to_string());
+        }
+    }
+    flush(&mut blocks, &mut para, &mut list);
+    blocks
+}
+
+/// Text with `code` spans; both parts escaped.
+fn inline(text: &str) -> impl RenderOnce + '_ {
+    owned_html! {
+        @ for (i, part) in text.split('`').enumerate() {
+            @ if i % 2 == 1 { code : part; } else { : part; }
+        }
+    }
+}
+
+fn render_doc(doc: &str) -> impl RenderOnce + '_ {
+    let blocks = doc_blocks(doc);
+    owned_html! {
+        @ for b in &blocks {
+            @ match b {
+                Block::Heading(h) => { h4 : h.as_str(); }
+                Block::Para(p) => { p : inline(p); }
+                Block::List(items) => {
+                    ul { @ for it in items { li : inline(it); } }
+                }
+            }
+        }
+    }
+}
+
+fn counts(results: &[&Finding]) -> (usize, usize, usize) {
+    results
+        .iter()
+        .fold((0, 0, 0), |(p, f, e), r| match r.status {
+            Status::Pass => (p + 1, f, e),
+            Status::Fail => (p, f + 1, e),
+            Status::Error => (p, f, e + 1),
+        })
+}
+
+fn worst(results: &[&Finding]) -> Status {
+    results
+        .iter()
+        .map(|r| r.status)
+        .min()
+        .unwrap_or(Status::Pass)
+}
+
+fn anchor(rule: &str) -> String {
+    format!(
+        "rule-{}",
+        rule.to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    )
+}
+
+/// Renders the report of one target.
+pub fn render(report: &TargetReport) -> String {
+    // Rules in report order, each with its results, failures first.
+    let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    for r in &report.results {
+        match groups.last_mut() {
+            Some((name, list)) if *name == r.rule => list.push(r),
+            _ => groups.push((r.rule.as_str(), vec![r])),
+        }
+    }
+    for (_, list) in &mut groups {
+        list.sort_by_key(|r| r.status);
+    }
+    let s = report.summary;
+    let verdict = if s.error > 0 {
+        (
+            "error",
+            "Not fully audited: some data could not be collected or read",
+        )
+    } else if s.fail > 0 {
+        ("fail", "Findings to fix")
+    } else {
+        ("pass", "Every check passed")
+    };
+    let collected = report
+        .collected_at
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let title = format!("CloudKestrel report: {}", report.target);
+    let page = html! {
+        : doctype::HTML;
+        html(lang = "en") {
+            head {
+                meta(charset = "utf-8");
+                meta(name = "viewport", content = "width=device-width, initial-scale=1");
+                title : &title;
+                style : Raw(CSS);
+            }
+            body {
+                header {
+                    div(class = "brand") : "CloudKestrel";
+                    h1 : &title;
+                    dl(class = "meta") {
+                        dt : "Account"; dd : report.account_id.as_deref().unwrap_or("unknown");
+                        dt : "Collected"; dd : &collected;
+                        dt : "Snapshot"; dd { code : &report.snapshot; }
+                        dt : "Tool"; dd : format_args!("cloudkestrel {}", env!("CARGO_PKG_VERSION"));
+                    }
+                    div(class = format_args!("verdict {}", verdict.0)) {
+                        span(class = "verdict-text") : verdict.1;
+                        span(class = "count pass") : format_args!("{} passed", s.pass);
+                        span(class = "count fail") : format_args!("{} failed", s.fail);
+                        span(class = "count error") : format_args!("{} errors", s.error);
+                    }
+                    label(class = "toggle") {
+                        input(type = "checkbox", id = "hide-pass");
+                        : " Hide passing results";
+                    }
+                }
+                nav {
+                    h2 : "Rules";
+                    table(class = "toc") {
+                        thead { tr { th : "Rule"; th : "Status"; th : "Pass"; th : "Fail"; th : "Error"; } }
+                        tbody {
+                            @ for (name, list) in &groups {
+                                |t| {
+                                    let (p, f, e) = counts(list);
+                                    let w = worst(list).as_str();
+                                    t << html! {
+                                        tr {
+                                            td { a(href = format_args!("#{}", anchor(name))) : *name; }
+                                            td { span(class = format_args!("badge {w}")) : w; }
+                                            td : p; td : f; td : e;
+                                        }
+                                    };
+                                }
+                            }
+                        }
+                    }
+                }
+                main {
+                    @ for (name, list) in &groups {
+                        |t| {
+                            let meta = rules::find(name).map(|r| r.meta());
+                            let (p, f, e) = counts(list);
+                            let w = worst(list).as_str();
+                            t << html! {
+                                section(class = "rule", id = anchor(name)) {
+                                    h2 {
+                                        span(class = format_args!("badge {w}")) : w;
+                                        : " ";
+                                        : *name;
+                                    }
+                                    @ if let Some(m) = meta {
+                                        p(class = "summary") {
+                                            : format_args!("{} rule · ", m.kind.as_str());
+                                            : m.summary;
+                                        }
+                                    }
+                                    p(class = "counts") : format_args!("{p} passed · {f} failed · {e} errors");
+                                    @ if let Some(m) = meta {
+                                        details(class = "doc") {
+                                            summary : "What this rule checks, why, and how to fix it";
+                                            : render_doc(m.doc);
+                                        }
+                                    }
+                                    table(class = "results") {
+                                        thead { tr { th : "Status"; th : "Check"; th : "Resource"; th : "Finding"; } }
+                                        tbody {
+                                            @ for r in list {
+                                                tr(class = format_args!("result {}", r.status.as_str())) {
+                                                    td { span(class = format_args!("badge {}", r.status.as_str())) : r.status.as_str(); }
+                                                    td { code : r.check.as_str(); }
+                                                    td(class = "resource") {
+                                                        strong : &r.resource_name;
+                                                        br;
+                                                        small : &r.resource;
+                                                    }
+                                                    td {
+                                                        : &r.message;
+                                                        @ if !r.details.is_empty() {
+                                                            ul(class = "details") {
+                                                                @ for d in &r.details { li { code : d; } }
+                                                            }
+                                                        }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            };
+                        }
+                    }
+                }
+                footer {
+                    : "Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass).";
+                }
+                script : Raw(JS);
+            }
+        }
+    };
+    page.into_string()
+        .unwrap_or_else(|e| format!("<!DOCTYPE html><p>report rendering failed: {e}</p>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_markdown_blocks() {
+        let b =
+            doc_blocks(" ## What\n Para one\n two.\n - item `a`\n   continued\n - item b\n\n Tail");
+        assert!(matches!(&b[0], Block::Heading(h) if h == "What"));
+        assert!(matches!(&b[1], Block::Para(p) if p == "Para one two."));
+        assert!(matches!(&b[2], Block::List(l) if l.len() == 2 && l[0] == "item `a` continued"));
+        assert!(matches!(&b[3], Block::Para(p) if p == "Tail"));
+    }
+}

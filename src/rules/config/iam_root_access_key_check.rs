@@ -1,0 +1,147 @@
+use crate::model::{CredentialReportRow, Section};
+use crate::rules::{
+    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType,
+};
+
+rule! {
+    /// ## What it checks
+    /// That the root user of the account has no access key (AWS Config managed rule
+    /// `iam-root-access-key-check`, periodic). One result for the account.
+    ///
+    /// The local check reads the `<root_account>` row of the IAM credential report: a
+    /// key exists in a slot when the report shows a creation date for it. If the report
+    /// has no root row, it falls back to `AccountAccessKeysPresent` of
+    /// GetAccountSummary (the CIS audit method). With neither, the result is `error`.
+    ///
+    /// ## Why it matters
+    /// The root user cannot be restricted by IAM policies. A root access key is a
+    /// permanent, unrestricted credential; AWS and CIS say it should not exist.
+    ///
+    /// ## How to fix
+    /// Sign in as root, open Security credentials, and delete (not just deactivate) the
+    /// access keys.
+    ///
+    /// ## Choices made
+    /// - **An inactive root key fails** by default: it still exists and can be
+    ///   re-activated, CIS counts it (`AccountAccessKeysPresent`), and AWS's own sample
+    ///   rule `ROOT_NO_ACCESS_KEY` treats it as non-compliant. The message says whether
+    ///   the key is active. Option `InactiveKeyFails: false` passes inactive keys.
+    /// - AWS Config's NOT_APPLICABLE case (no root credentials at all, e.g. centralized
+    ///   root access in AWS Organizations) passes with a note: no password, no key, no MFA.
+    ///
+    /// ## References
+    /// - AWS Config: iam-root-access-key-check
+    /// - CIS AWS Foundations v5.0.0 1.3 "Ensure no 'root' user account access key exists"
+    pub static META = RuleMeta {
+        name: "IAM_ROOT_ACCESS_KEY_CHECK",
+        kind: Kind::Config,
+        source_identifier: Some("IAM_ROOT_ACCESS_KEY_CHECK"),
+        aws_rule_name: Some("iam-root-access-key-check"),
+        summary: "The root user has no access key",
+        user_scoped: false,
+        global: true,
+        parameters: &[],
+        options: &[Setting {
+            name: "InactiveKeyFails",
+            ty: ValueType::Bool,
+            default: Some("true"),
+            doc: "Whether an existing but inactive root access key fails (default true)",
+        }],
+        needs: &[Section::IamCredentialReport],
+    };
+}
+
+pub struct RootAccessKey;
+
+impl Rule for RootAccessKey {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let account = cx.account;
+        let arn = cx.account_arn();
+        let id = account.metadata.account_id.clone();
+        let finding = |status, msg: String| cx.finding(Check::Local, &arn, &id, status, msg);
+        let inactive_fails = cx.spec.option_bool("InactiveKeyFails");
+        if let Some(root) = account.iam.credential_report.iter().find(|r| r.is_root()) {
+            return vec![from_root_row(root, inactive_fails, finding)];
+        }
+        // No root row: GetAccountSummary, unless that could not be read either.
+        if account
+            .section_problems(Section::IamAccountSummary)
+            .next()
+            .is_some()
+        {
+            return vec![finding(
+                Status::Error,
+                "the credential report has no <root_account> row and GetAccountSummary could not be read: cannot decide".into(),
+            )];
+        }
+        match account.iam.account_summary.get("AccountAccessKeysPresent") {
+            Some(0) => vec![finding(
+                Status::Pass,
+                "the root user has no access key (GetAccountSummary AccountAccessKeysPresent = 0)".into(),
+            )],
+            Some(n) => vec![finding(
+                Status::Fail,
+                format!("the root user has an access key (GetAccountSummary AccountAccessKeysPresent = {n}); whether it is active is not known without the credential report's root row"),
+            )],
+            None => vec![finding(
+                Status::Error,
+                "neither the credential report's <root_account> row nor GetAccountSummary's AccountAccessKeysPresent is in the snapshot: cannot decide".into(),
+            )],
+        }
+    }
+}
+
+fn from_root_row(
+    root: &CredentialReportRow,
+    inactive_fails: bool,
+    finding: impl Fn(Status, String) -> Finding,
+) -> Finding {
+    let keys: Vec<_> = root.access_keys().collect();
+    if keys.is_empty() {
+        if !root.password_enabled && !root.mfa_active {
+            return finding(
+                Status::Pass,
+                "the root user has no credentials at all (no password, no access key, no MFA): AWS Config reports NOT_APPLICABLE".into(),
+            );
+        }
+        return finding(Status::Pass, "the root user has no access key".into());
+    }
+    let describe: Vec<String> = keys
+        .iter()
+        .map(|(n, k)| {
+            format!(
+                "key {n} ({}, created {})",
+                if k.active { "active" } else { "inactive" },
+                k.last_rotated.format("%Y-%m-%d")
+            )
+        })
+        .collect();
+    let any_active = keys.iter().any(|(_, k)| k.active);
+    if any_active || inactive_fails {
+        let hint = if any_active {
+            ""
+        } else {
+            "; an inactive key still exists and can be re-activated: delete it"
+        };
+        finding(
+            Status::Fail,
+            format!(
+                "the root user has {} access key(s): {}{hint}",
+                keys.len(),
+                describe.join(", ")
+            ),
+        )
+    } else {
+        finding(
+            Status::Pass,
+            format!(
+                "the root user has only inactive access key(s) ({}), allowed by InactiveKeyFails: false",
+                describe.join(", ")
+            ),
+        )
+    }
+}

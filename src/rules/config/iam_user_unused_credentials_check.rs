@@ -1,0 +1,161 @@
+use chrono::{DateTime, Utc};
+
+use crate::model::Section;
+use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
+
+rule! {
+    /// ## What it checks
+    /// That no IAM user has a console password or an **active** access key unused for
+    /// `maxCredentialUsageAge` days or more (AWS Config managed rule
+    /// `iam-user-unused-credentials-check`, periodic). One result per IAM user.
+    ///
+    /// The local check reads the IAM credential report. "Now" is the snapshot's
+    /// `collected_at`, never the wall clock, so an archived snapshot gives the same
+    /// verdict forever. Ages are whole days (rounded down).
+    ///
+    /// ## Why it matters
+    /// Credentials nobody uses are credentials nobody watches: if one leaks, its use
+    /// stands out to no one. Unused credentials should be disabled or removed.
+    ///
+    /// ## How to fix
+    /// Deactivate or delete the unused access keys (IAM → Users → Security credentials)
+    /// and remove console passwords that are not used (delete the login profile).
+    ///
+    /// ## Choices made
+    /// - **Never-used credentials** are aged from their own creation: a password from the
+    ///   report's `password_last_changed` (else the user's creation), an access key from
+    ///   its `last_rotated` date. This is what AWS's remediation runbook
+    ///   (`AWSConfigRemediation-RevokeUnusedIAMUserCredentials`) and the CIS audit do. A
+    ///   brand-new user younger than the limit therefore passes, and a never-used key
+    ///   older than the limit fails. Option `AgeFrom: "user"` ages never-used
+    ///   credentials from the user's creation instead.
+    /// - The boundary is inclusive (`age >= maxCredentialUsageAge` fails), like the
+    ///   runbook. Option `Boundary: ">"` makes it exclusive.
+    /// - Inactive access keys are ignored, as the managed rule documents. A user with no
+    ///   password and no active key passes.
+    ///
+    /// ## Parameters
+    /// `maxCredentialUsageAge` (days, default 90). The AWS CIS conformance packs use 45.
+    ///
+    /// ## References
+    /// - AWS Config: iam-user-unused-credentials-check
+    /// - CIS AWS Foundations v5.0.0 1.11 "Ensure credentials unused for 45 days or more are disabled"
+    pub static META = RuleMeta {
+        name: "IAM_USER_UNUSED_CREDENTIALS_CHECK",
+        kind: Kind::Config,
+        source_identifier: Some("IAM_USER_UNUSED_CREDENTIALS_CHECK"),
+        aws_rule_name: Some("iam-user-unused-credentials-check"),
+        summary: "No user has a password or active access key unused for maxCredentialUsageAge days",
+        user_scoped: true,
+        global: true,
+        parameters: &[Setting {
+            name: "maxCredentialUsageAge",
+            ty: ValueType::PositiveInt,
+            default: Some("90"),
+            doc: "Days a credential may go unused (default 90)",
+        }],
+        options: &[
+            Setting {
+                name: "AgeFrom",
+                ty: ValueType::Choice(&["credential", "user"]),
+                default: Some("credential"),
+                doc: "Age never-used credentials from their own creation (default) or from the user's",
+            },
+            Setting {
+                name: "Boundary",
+                ty: ValueType::Choice(&[">=", ">"]),
+                default: Some(">="),
+                doc: "Whether exactly maxCredentialUsageAge days unused fails (>=, default) or not (>)",
+            },
+        ],
+        needs: &[Section::IamAuthorization, Section::IamCredentialReport],
+    };
+}
+
+pub struct UnusedCredentials;
+
+impl Rule for UnusedCredentials {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let now = cx.account.metadata.collected_at;
+        let max: i64 = cx
+            .spec
+            .param("maxCredentialUsageAge")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(90);
+        let from_user = cx.spec.option("AgeFrom") == Some("user");
+        let inclusive = cx.spec.option("Boundary") != Some(">");
+        let stale = |days: i64| if inclusive { days >= max } else { days > max };
+        let days = |t: DateTime<Utc>| (now - t).num_days();
+
+        super::per_user_with_credentials(cx, |user, row| {
+            // (what, days unused, used at all)
+            let mut creds: Vec<(String, i64, bool)> = Vec::new();
+            if row.password_enabled {
+                match row.password_last_used {
+                    Some(t) => creds.push(("password".into(), days(t), true)),
+                    None => {
+                        let since = if from_user {
+                            row.user_creation_time
+                        } else {
+                            row.password_last_changed.unwrap_or(row.user_creation_time)
+                        };
+                        creds.push(("password".into(), days(since), false));
+                    }
+                }
+            }
+            for (n, key) in row.access_keys().filter(|(_, k)| k.active) {
+                match key.last_used {
+                    Some(t) => creds.push((format!("access key {n}"), days(t), true)),
+                    None => {
+                        let since = if from_user {
+                            row.user_creation_time
+                        } else {
+                            key.last_rotated
+                        };
+                        creds.push((format!("access key {n}"), days(since), false));
+                    }
+                }
+            }
+            if creds.is_empty() {
+                return (
+                    Status::Pass,
+                    format!(
+                        "{} has no console password and no active access key",
+                        user.name
+                    ),
+                );
+            }
+            let describe = |(what, d, used): &(String, i64, bool)| {
+                if *used {
+                    format!("{what} last used {d} day(s) ago")
+                } else {
+                    format!("{what} never used, {d} day(s) old")
+                }
+            };
+            let bad: Vec<String> = creds.iter().filter(|c| stale(c.1)).map(describe).collect();
+            if bad.is_empty() {
+                (
+                    Status::Pass,
+                    format!(
+                        "{}: {} (limit {max} days)",
+                        user.name,
+                        creds.iter().map(describe).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            } else {
+                (
+                    Status::Fail,
+                    format!(
+                        "{} has credentials unused for {max}+ days: {}",
+                        user.name,
+                        bad.join(", ")
+                    ),
+                )
+            }
+        })
+    }
+}

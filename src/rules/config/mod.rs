@@ -1,0 +1,353 @@
+//! The eight AWS Config managed rules. Each produces three kinds of result:
+//! - `deployed`: AWS Config has a rule with this SourceIdentifier and a recorder that
+//!   is recording (shared, here);
+//! - `aws-config`: AWS Config's own recorded verdicts per resource (shared, here);
+//! - `local`: the same verdict computed by CloudKestrel from IAM and S3 data (one file
+//!   per rule), so an account without AWS Config is still audited.
+//!
+//! Where AWS Config and the local check disagree on a resource, both results say so.
+
+pub mod iam_policy_no_statements_with_admin_access;
+pub mod iam_root_access_key_check;
+pub mod iam_user_group_membership_check;
+pub mod iam_user_mfa_enabled;
+pub mod iam_user_no_policies_check;
+pub mod iam_user_unused_credentials_check;
+pub mod s3_access;
+pub mod s3_bucket_public_read_prohibited;
+pub mod s3_bucket_public_write_prohibited;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::{ConfigRegion, ConfigRule, CredentialReportRow, Section, User};
+use crate::rules::{Check, Context, Finding, Status};
+
+/// All three checks of a Config rule.
+pub fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
+    let meta = cx.spec.rule.meta();
+    let mut out = vec![deployed(cx)];
+    let mut aws = aws_config(cx);
+    let mut local = match cx.section_errors(Check::Local, meta.needs) {
+        Some(e) => vec![e],
+        None => cx.spec.rule.check(cx),
+    };
+    flag_disagreements(&mut aws, &mut local);
+    out.extend(aws);
+    out.extend(local);
+    out
+}
+
+/// The AWS Config rules in `region` that implement this rule.
+fn deployed_rules<'a>(
+    cx: &Context<'_>,
+    region: &'a ConfigRegion,
+) -> impl Iterator<Item = &'a ConfigRule> {
+    let id = cx.spec.rule.meta().source_identifier.unwrap_or_default();
+    region
+        .rules
+        .iter()
+        .filter(move |r| r.source_owner == "AWS" && r.source_identifier == id)
+}
+
+/// InputParameters (a JSON string of string values) as a map.
+fn parse_input_parameters(s: Option<&str>) -> BTreeMap<String, String> {
+    let Some(Ok(serde_json::Value::Object(m))) = s.map(serde_json::from_str::<serde_json::Value>)
+    else {
+        return BTreeMap::new();
+    };
+    m.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+fn deployed(cx: &Context<'_>) -> Finding {
+    let meta = cx.spec.rule.meta();
+    let id = meta.source_identifier.unwrap_or_default();
+    if let Some(e) = cx.section_errors(
+        Check::Deployed,
+        &[Section::ConfigRecorders, Section::ConfigRules],
+    ) {
+        return e;
+    }
+    let regions = &cx.account.config.regions;
+    let mut ok_regions = Vec::new();
+    let mut gaps = Vec::new();
+    let mut drift = Vec::new();
+    for region in regions {
+        let rules: Vec<&ConfigRule> = deployed_rules(cx, region).collect();
+        let recording = region.recorders.iter().any(|r| r.recording);
+        match (rules.is_empty(), recording) {
+            (false, true) => ok_regions.push(region.region.as_str()),
+            (true, _) => gaps.push(format!(
+                "{}: no rule with SourceIdentifier {id}",
+                region.region
+            )),
+            (false, false) if region.recorders.is_empty() => gaps.push(format!(
+                "{}: the rule exists but there is no configuration recorder",
+                region.region
+            )),
+            (false, false) => gaps.push(format!(
+                "{}: the rule exists but the configuration recorder is not recording",
+                region.region
+            )),
+        }
+        let wanted = cx.spec.effective_parameters();
+        for r in rules {
+            let have = parse_input_parameters(r.input_parameters.as_deref());
+            if have != wanted {
+                drift.push(format!(
+                    "{} in {} runs with parameters {:?}, targets.json says {:?}: AWS Config's verdicts follow the deployed values",
+                    r.name, region.region, have, wanted
+                ));
+            }
+        }
+    }
+    let enough = if meta.global {
+        !ok_regions.is_empty()
+    } else {
+        !regions.is_empty() && gaps.is_empty()
+    };
+    let resource = cx.account_arn();
+    let name = cx.account.metadata.account_id.clone();
+    if enough {
+        let mut f = cx.finding(
+            Check::Deployed,
+            resource,
+            name,
+            Status::Pass,
+            format!(
+                "deployed in AWS Config and recording in {}",
+                ok_regions.join(", ")
+            ),
+        );
+        if !drift.is_empty() {
+            f.message
+                .push_str(&format!(" (note: {})", drift.join("; ")));
+        }
+        f.details = drift;
+        return f;
+    }
+    let remedy = if cx.spec.add_if_missing {
+        "AddIfMissing is set: run `cloudkestrel apply` to add it"
+    } else {
+        "add the managed rule in AWS Config, or set \"AddIfMissing\": true and run `cloudkestrel apply`"
+    };
+    let why = if regions.is_empty() {
+        "AWS Config was not found in any collected region".to_string()
+    } else if meta.global {
+        format!(
+            "not deployed with a recording recorder in any collected region ({})",
+            gaps.join("; ")
+        )
+    } else {
+        format!(
+            "not deployed with a recording recorder in every collected region ({})",
+            gaps.join("; ")
+        )
+    };
+    let mut f = cx.finding(
+        Check::Deployed,
+        resource,
+        name,
+        Status::Fail,
+        format!("{why}; {remedy}"),
+    );
+    f.details = gaps;
+    f
+}
+
+/// (ARN, name) of the resource an AWS Config result is about.
+fn resolve(cx: &Context<'_>, resource_type: &str, id: &str) -> (String, String) {
+    let a = cx.account;
+    match resource_type {
+        "AWS::IAM::User" => a
+            .iam
+            .users
+            .iter()
+            .find(|u| u.user_id == id || u.name == id || u.arn == id)
+            .map(|u| (u.arn.clone(), u.name.clone()))
+            .unwrap_or_else(|| (id.to_string(), id.to_string())),
+        "AWS::IAM::Policy" => a
+            .iam
+            .policies
+            .iter()
+            .find(|p| p.arn == id || p.name == id)
+            .map(|p| (p.arn.clone(), p.name.clone()))
+            .unwrap_or_else(|| (id.to_string(), id.to_string())),
+        "AWS::S3::Bucket" => (format!("arn:aws:s3:::{id}"), id.to_string()),
+        "AWS::::Account" => (cx.account_arn(), id.to_string()),
+        _ => (id.to_string(), id.to_string()),
+    }
+}
+
+fn aws_config(cx: &Context<'_>) -> Vec<Finding> {
+    let meta = cx.spec.rule.meta();
+    if let Some(e) = cx.section_errors(
+        Check::AwsConfig,
+        &[Section::ConfigRules, Section::ConfigCompliance],
+    ) {
+        return vec![e];
+    }
+    // Keyed by resource ARN: an IAM rule deployed in two regions reports each user
+    // twice; the worse verdict is kept.
+    let mut by_resource: BTreeMap<String, Finding> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for region in &cx.account.config.regions {
+        for rule in deployed_rules(cx, region) {
+            let problems: Vec<String> = cx
+                .account
+                .problems
+                .iter()
+                .filter(|p| {
+                    p.section == Section::ConfigCompliance
+                        && p.resource.as_deref() == Some(rule.name.as_str())
+                        && p.region.as_deref().is_none_or(|r| r == region.region)
+                })
+                .map(|p| format!("{} failed ({}: {})", p.operation, p.error_code, p.message))
+                .collect();
+            if !problems.is_empty() {
+                let mut f = cx.finding(
+                    Check::AwsConfig,
+                    rule.arn.clone().unwrap_or_else(|| rule.name.clone()),
+                    rule.name.clone(),
+                    Status::Error,
+                    format!(
+                        "could not read AWS Config's results for {} in {}: {}",
+                        rule.name,
+                        region.region,
+                        problems.join("; ")
+                    ),
+                );
+                f.details = problems;
+                errors.push(f);
+                continue;
+            }
+            for c in region
+                .compliance
+                .iter()
+                .filter(|c| c.config_rule_name == rule.name)
+            {
+                let (arn, name) = resolve(cx, &c.resource_type, &c.resource_id);
+                let f =
+                    if meta.user_scoped && c.resource_type == "AWS::IAM::User" && cx.ignored(&name)
+                    {
+                        cx.ignored_finding(Check::AwsConfig, &arn, &name)
+                    } else {
+                        let at = c
+                            .recorded_at
+                            .map(|t| format!(", recorded {}", t.format("%Y-%m-%d %H:%M UTC")))
+                            .unwrap_or_default();
+                        let note = c
+                            .annotation
+                            .as_deref()
+                            .map(|a| format!(": {a}"))
+                            .unwrap_or_default();
+                        let (status, what) = match c.compliance.as_str() {
+                            "COMPLIANT" => (Status::Pass, "COMPLIANT".to_string()),
+                            "NON_COMPLIANT" => (Status::Fail, "NON_COMPLIANT".to_string()),
+                            "NOT_APPLICABLE" => (
+                                Status::Pass,
+                                "NOT_APPLICABLE (out of the rule's scope)".to_string(),
+                            ),
+                            other => (
+                                Status::Error,
+                                format!("an unexpected compliance value {other:?}"),
+                            ),
+                        };
+                        cx.finding(
+                            Check::AwsConfig,
+                            &arn,
+                            &name,
+                            status,
+                            format!(
+                                "AWS Config rule {} ({}{at}) says {what}{note}",
+                                rule.name, region.region
+                            ),
+                        )
+                    };
+                match by_resource.get(&arn) {
+                    Some(prev) if prev.status <= f.status => {}
+                    _ => {
+                        by_resource.insert(arn, f);
+                    }
+                }
+            }
+        }
+    }
+    errors.extend(by_resource.into_values());
+    errors
+}
+
+fn is_ignored_note(f: &Finding) -> bool {
+    f.message.contains("listed in IgnoreUsers")
+}
+
+fn flag_disagreements(aws: &mut [Finding], local: &mut [Finding]) {
+    let mut local_by: HashMap<&str, usize> = HashMap::new();
+    for (i, f) in local.iter().enumerate() {
+        local_by.insert(f.resource.as_str(), i);
+    }
+    let mut pairs = Vec::new();
+    for (i, a) in aws.iter().enumerate() {
+        if a.status == Status::Error || is_ignored_note(a) || a.message.contains("NOT_APPLICABLE") {
+            continue;
+        }
+        if let Some(&j) = local_by.get(a.resource.as_str()) {
+            let l = &local[j];
+            if l.status != Status::Error && !is_ignored_note(l) && l.status != a.status {
+                pairs.push((i, j));
+            }
+        }
+    }
+    for (i, j) in pairs {
+        let (a_status, l_status) = (aws[i].status.as_str(), local[j].status.as_str());
+        aws[i].message.push_str(&format!(
+            " — DISAGREEMENT: CloudKestrel's local check says {l_status} for this resource"
+        ));
+        local[j].message.push_str(&format!(
+            " — DISAGREEMENT: AWS Config says {a_status} for this resource"
+        ));
+    }
+}
+
+/// One `local` finding per IAM user, honouring IgnoreUsers.
+pub fn per_user(cx: &Context<'_>, verdict: impl Fn(&User) -> (Status, String)) -> Vec<Finding> {
+    cx.account
+        .iam
+        .users
+        .iter()
+        .map(|u| {
+            if cx.ignored(&u.name) {
+                return cx.ignored_finding(Check::Local, &u.arn, &u.name);
+            }
+            let (status, message) = verdict(u);
+            cx.finding(Check::Local, &u.arn, &u.name, status, message)
+        })
+        .collect()
+}
+
+/// Like [`per_user`], for checks that read the user's credential report row. A user the
+/// report does not list (created after it was generated) is an `error`, never a pass.
+pub fn per_user_with_credentials(
+    cx: &Context<'_>,
+    verdict: impl Fn(&User, &CredentialReportRow) -> (Status, String),
+) -> Vec<Finding> {
+    per_user(cx, |u| {
+        match cx.account.credential_row(&u.name) {
+        Some(row) => verdict(u, row),
+        None => (
+            Status::Error,
+            format!(
+                "{} is not in the credential report (created after the report was generated?): cannot decide",
+                u.name
+            ),
+        ),
+    }
+    })
+}

@@ -1,0 +1,296 @@
+//! The rule registry: every rule CloudKestrel knows, in one list.
+//!
+//! One file per rule (`policy/<name>.rs`, `config/<name>.rs`). A rule's doc comment is
+//! its documentation: the [`rule!`] macro turns it into [`RuleMeta::doc`], which
+//! `cloudkestrel rules --explain` and the HTML report show. Rule names are the names
+//! users write in targets.json and are never reused.
+
+pub mod config;
+pub mod policy;
+
+use serde::Serialize;
+
+use crate::model::{Account, Section};
+use crate::targets::RuleSpec;
+
+/// Declares a rule's metadata, taking the doc comment above it as its documentation.
+macro_rules! rule {
+    ($(#[doc = $doc:expr])* pub static $id:ident = RuleMeta { $($field:ident : $value:expr),* $(,)? };) => {
+        $(#[doc = $doc])*
+        pub static $id: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+            doc: concat!($($doc, "\n"),*),
+            $($field: $value),*
+        };
+    };
+}
+pub(crate) use rule;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Kind {
+    Policy,
+    Config,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Policy => "Policy",
+            Kind::Config => "Config",
+        }
+    }
+}
+
+/// How a value in `Parameters` or `Options` is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// A positive whole number (JSON number or numeric string).
+    PositiveInt,
+    /// `true`/`false` (or their string forms).
+    Bool,
+    /// A comma-separated list of names (a string, or a JSON list of strings).
+    Csv,
+    /// One of the listed words.
+    Choice(&'static [&'static str]),
+}
+
+impl ValueType {
+    pub fn describe(self) -> String {
+        match self {
+            ValueType::PositiveInt => "a positive whole number".into(),
+            ValueType::Bool => "true or false".into(),
+            ValueType::Csv => "a comma-separated string of names, or a list of names".into(),
+            ValueType::Choice(c) => format!("one of {}", c.join(", ")),
+        }
+    }
+}
+
+/// A setting of a rule: an AWS managed-rule parameter (`Parameters`, sent to AWS Config
+/// by `apply`) or a CloudKestrel-only option for its local check (`Options`).
+#[derive(Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    pub ty: ValueType,
+    /// The default, in AWS's string form; `None` = unset.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// The name users write in targets.json.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Config rules: the AWS managed rule's SourceIdentifier (equal to `name`).
+    pub source_identifier: Option<&'static str>,
+    /// Config rules: AWS's default rule name (kebab case).
+    pub aws_rule_name: Option<&'static str>,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Whether `IgnoreUsers` applies (the rule reports on IAM users).
+    pub user_scoped: bool,
+    /// Whether the rule is about account-wide (global) resources, so that deploying it
+    /// in one region is enough.
+    pub global: bool,
+    pub parameters: &'static [Setting],
+    pub options: &'static [Setting],
+    /// What the local (or policy) checks read; a problem there makes them `error`.
+    pub needs: &'static [Section],
+    /// The rule's full documentation (its doc comment).
+    pub doc: &'static str,
+}
+
+/// A rule: its metadata and its own check. Config rules also get the shared
+/// `deployed` and `aws-config` checks from [`config`].
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    /// Policy rules: `policy-document` and `attached`. Config rules: `local`.
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding>;
+}
+
+/// Every rule, in report order.
+pub static RULES: &[&dyn Rule] = &[
+    &policy::force_mfa::ForceMfa,
+    &policy::user_source_ip_restrictions::UserSourceIpRestrictions,
+    &config::iam_root_access_key_check::RootAccessKey,
+    &config::iam_user_mfa_enabled::UserMfaEnabled,
+    &config::iam_user_unused_credentials_check::UnusedCredentials,
+    &config::iam_user_no_policies_check::UserNoPolicies,
+    &config::iam_policy_no_statements_with_admin_access::NoAdminAccess,
+    &config::iam_user_group_membership_check::GroupMembership,
+    &config::s3_bucket_public_read_prohibited::PublicRead,
+    &config::s3_bucket_public_write_prohibited::PublicWrite,
+];
+
+pub fn find(name: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| r.meta().name == name)
+}
+
+/// The closest rule names to a misspelt one, for "did you mean".
+pub fn suggest(name: &str) -> Option<&'static str> {
+    RULES
+        .iter()
+        .map(|r| r.meta().name)
+        .map(|n| {
+            (
+                strsim::normalized_damerau_levenshtein(
+                    &name.to_ascii_uppercase(),
+                    &n.to_ascii_uppercase(),
+                ),
+                n,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Error,
+    Fail,
+    Pass,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Check {
+    #[serde(rename = "policy-document")]
+    PolicyDocument,
+    #[serde(rename = "attached")]
+    Attached,
+    #[serde(rename = "deployed")]
+    Deployed,
+    #[serde(rename = "aws-config")]
+    AwsConfig,
+    #[serde(rename = "local")]
+    Local,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::PolicyDocument => "policy-document",
+            Check::Attached => "attached",
+            Check::Deployed => "deployed",
+            Check::AwsConfig => "aws-config",
+            Check::Local => "local",
+        }
+    }
+}
+
+/// One verdict on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub check: Check,
+    /// The ARN of the resource (user, policy, bucket, account root).
+    pub resource: String,
+    pub resource_name: String,
+    pub status: Status,
+    pub message: String,
+    /// Extra lines (a policy difference, the statements found public).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// What a rule's check gets: the account and the rule's settings for this target.
+pub struct Context<'a> {
+    pub account: &'a Account,
+    pub spec: &'a RuleSpec,
+}
+
+impl<'a> Context<'a> {
+    pub fn rule_name(&self) -> &'static str {
+        self.spec.rule.meta().name
+    }
+
+    pub fn finding(
+        &self,
+        check: Check,
+        resource: impl Into<String>,
+        resource_name: impl Into<String>,
+        status: Status,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule: self.rule_name().to_string(),
+            check,
+            resource: resource.into(),
+            resource_name: resource_name.into(),
+            status,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn account_arn(&self) -> String {
+        format!("arn:aws:iam::{}:root", self.account.metadata.account_id)
+    }
+
+    /// One `error` finding for the whole target when a needed section is missing.
+    pub fn section_errors(&self, check: Check, needs: &[Section]) -> Option<Finding> {
+        let problems: Vec<String> = needs
+            .iter()
+            .flat_map(|s| self.account.section_problems(*s))
+            .map(|p| format!("{} failed ({}: {})", p.operation, p.error_code, p.message))
+            .collect();
+        (!problems.is_empty()).then(|| {
+            let mut f = self.finding(
+                check,
+                self.account_arn(),
+                self.account.metadata.account_id.clone(),
+                Status::Error,
+                format!(
+                    "cannot evaluate: data this check needs was not collected ({})",
+                    problems.join("; ")
+                ),
+            );
+            f.details = problems;
+            f
+        })
+    }
+
+    /// Whether IgnoreUsers names this user (IAM user names are case-insensitive).
+    pub fn ignored(&self, user: &str) -> bool {
+        self.spec
+            .ignore_users
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(user))
+    }
+
+    pub fn ignored_finding(&self, check: Check, arn: &str, user: &str) -> Finding {
+        self.finding(
+            check,
+            arn,
+            user,
+            Status::Pass,
+            format!(
+                "{user} is listed in IgnoreUsers for {}: not checked",
+                self.rule_name()
+            ),
+        )
+    }
+}
+
+/// Evaluates every rule configured for a target.
+pub fn evaluate(account: &Account, specs: &[RuleSpec]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let cx = Context { account, spec };
+        match spec.rule.meta().kind {
+            Kind::Policy => out.extend(spec.rule.check(&cx)),
+            Kind::Config => out.extend(config::evaluate(&cx)),
+        }
+    }
+    out
+}

@@ -1,0 +1,187 @@
+//! The two Policy rules: CloudKestrel's own policy must exist in the account unchanged
+//! (`policy-document`) and be attached to every IAM user (`attached`).
+
+pub mod force_mfa;
+pub mod user_source_ip_restrictions;
+
+use serde_json::Value;
+
+use crate::model::{ManagedPolicy, Section};
+use crate::policy::{normalize, Policy};
+use crate::rules::{Check, Context, Finding, Status};
+use crate::targets::SOURCE_IP_PARAM;
+
+pub const NEEDS: &[Section] = &[Section::IamAuthorization];
+
+/// Our policy for this target: the template with every `"PARAM_1_SOURCE_IP"` string
+/// replaced by the target's list of source IPs.
+pub fn render(template: &str, source_ips: &[String]) -> Result<Value, String> {
+    fn walk(v: &mut Value, ips: &[String]) {
+        match v {
+            Value::String(s) if s == SOURCE_IP_PARAM => {
+                *v = Value::Array(ips.iter().cloned().map(Value::String).collect())
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, ips)),
+            Value::Object(m) => m.values_mut().for_each(|x| walk(x, ips)),
+            _ => {}
+        }
+    }
+    let mut doc: Value = serde_json::from_str(template).map_err(|e| e.to_string())?;
+    walk(&mut doc, source_ips);
+    Ok(doc)
+}
+
+/// The account's customer managed policy with this name (IAM names are case-insensitive).
+fn find_policy<'a>(cx: &Context<'a>, name: &str) -> Option<&'a ManagedPolicy> {
+    cx.account
+        .iam
+        .policies
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Both checks of a Policy rule.
+pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
+    let name = cx.rule_name();
+    if let Some(e) = cx.section_errors(Check::PolicyDocument, NEEDS) {
+        let mut attached = e.clone();
+        attached.check = Check::Attached;
+        return vec![e, attached];
+    }
+    let mut out = vec![policy_document(cx, template)];
+    let policy = find_policy(cx, name);
+    for user in &cx.account.iam.users {
+        if cx.ignored(&user.name) {
+            out.push(cx.ignored_finding(Check::Attached, &user.arn, &user.name));
+            continue;
+        }
+        let finding =
+            |status, msg: String| cx.finding(Check::Attached, &user.arn, &user.name, status, msg);
+        let Some(policy) = policy else {
+            out.push(finding(
+                Status::Fail,
+                format!(
+                    "{} cannot have {name} attached: the account has no such policy",
+                    user.name
+                ),
+            ));
+            continue;
+        };
+        if user.attached_policies.iter().any(|a| *a == policy.arn) {
+            out.push(finding(
+                Status::Pass,
+                format!("{name} is attached to {} directly", user.name),
+            ));
+            continue;
+        }
+        let via: Vec<&str> = user
+            .groups
+            .iter()
+            .filter_map(|g| cx.account.group(g))
+            .filter(|g| g.attached_policies.iter().any(|a| *a == policy.arn))
+            .map(|g| g.name.as_str())
+            .collect();
+        out.push(if via.is_empty() {
+            finding(
+                Status::Fail,
+                format!(
+                    "{name} is not attached to {}, neither directly nor through a group{}",
+                    user.name,
+                    if user.groups.is_empty() {
+                        " (the user is in no group)".to_string()
+                    } else {
+                        format!(" (groups: {})", user.groups.join(", "))
+                    }
+                ),
+            )
+        } else {
+            finding(
+                Status::Pass,
+                format!(
+                    "{name} is attached to {} through group {}",
+                    user.name,
+                    via.join(", ")
+                ),
+            )
+        });
+    }
+    out
+}
+
+fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
+    let name = cx.rule_name();
+    let account_id = &cx.account.metadata.account_id;
+    let Some(policy) = find_policy(cx, name) else {
+        return cx.finding(
+            Check::PolicyDocument,
+            format!("arn:aws:iam::{account_id}:policy/{name}"),
+            name,
+            Status::Fail,
+            format!("the account has no customer managed policy named {name}: create it from policies/{name}.json"),
+        );
+    };
+    let finding = |status, msg: String| {
+        cx.finding(
+            Check::PolicyDocument,
+            &policy.arn,
+            &policy.name,
+            status,
+            msg,
+        )
+    };
+    let expected = match render(template, &cx.spec.source_ips)
+        .map_err(|e| e.to_string())
+        .and_then(|d| normalize(&d).map_err(|e| e.to_string()))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return finding(
+                Status::Error,
+                format!("CloudKestrel's own {name} template is invalid: {e}"),
+            )
+        }
+    };
+    let Some(doc) = policy.default_document() else {
+        return finding(
+            Status::Error,
+            format!(
+                "the default version {} of {} is missing from the snapshot",
+                policy.default_version_id, policy.arn
+            ),
+        );
+    };
+    let actual: Policy = match normalize(doc) {
+        Ok(p) => p,
+        Err(e) => {
+            return finding(
+                Status::Fail,
+                format!(
+                    "the account's {name} (version {}) is not a valid policy: {e}",
+                    policy.default_version_id
+                ),
+            )
+        }
+    };
+    if expected.identical(&actual) {
+        return finding(
+            Status::Pass,
+            format!(
+                "{name} (default version {}) is identical to CloudKestrel's",
+                policy.default_version_id
+            ),
+        );
+    }
+    let diff = expected.diff(&actual);
+    let mut f = finding(
+        Status::Fail,
+        format!(
+            "{name} (default version {}) differs from CloudKestrel's: {} changed, {} missing, {} extra statement(s)",
+            policy.default_version_id,
+            diff.changed.len(),
+            diff.missing.len(),
+            diff.extra.len()
+        ),
+    );
+    f.details = diff.lines();
+    f
+}

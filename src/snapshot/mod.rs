@@ -1,0 +1,925 @@
+//! SQLite snapshots: the only module that contains SQL.
+//!
+//! A snapshot is one file per target per collection. [`write`] stores an [`Account`]
+//! atomically (temporary file, then rename); [`read`] loads it back, refusing anything
+//! that is not a complete CloudKestrel snapshot of a schema this build understands.
+//! Older schemas are upgraded in memory, so an archived file is never modified.
+
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use serde_json::Value;
+
+use crate::model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: no such snapshot file")]
+    NotFound { path: PathBuf },
+    #[error("{path}: not a CloudKestrel snapshot ({reason})")]
+    NotASnapshot { path: PathBuf, reason: String },
+    #[error("{path}: snapshot schema version {found} is newer than this cloudkestrel understands (up to {supported}); upgrade cloudkestrel to read it")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{path}: the snapshot is corrupt or truncated: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{path}: cannot write snapshot: {reason}")]
+    Write { path: PathBuf, reason: String },
+}
+
+fn ts(d: &DateTime<Utc>) -> String {
+    d.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn ts_opt(d: &Option<DateTime<Utc>>) -> Option<String> {
+    d.as_ref().map(ts)
+}
+
+fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).expect("a serde_json::Value always serialises")
+}
+
+/// Writes `account` to `path` atomically: a temporary file in the same directory is
+/// filled in one transaction and renamed into place only when complete.
+pub fn write(path: &Path, account: &Account) -> Result<(), SnapshotError> {
+    let werr = |reason: String| SnapshotError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| werr(e.to_string()))?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| werr("not a file path".into()))?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| -> rusqlite::Result<()> {
+        let mut conn = Connection::open(&tmp)?;
+        conn.pragma_update(None, "journal_mode", "MEMORY")?;
+        schema::migrate_to(&mut conn, schema::CURRENT_VERSION)?;
+        let tx = conn.transaction()?;
+        insert_account(&tx, account)?;
+        tx.commit()?;
+        conn.close().map_err(|(_, e)| e)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(werr(e.to_string()));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        werr(e.to_string())
+    })
+}
+
+fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Result<()> {
+    let m = &a.metadata;
+    tx.execute(
+        "INSERT INTO snapshot_info VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            m.target,
+            m.account_id,
+            m.caller_arn,
+            ts(&m.collected_at),
+            m.tool_version
+        ],
+    )?;
+    for r in &m.regions {
+        tx.execute("INSERT OR IGNORE INTO regions VALUES (?1)", [r])?;
+    }
+
+    let iam = &a.iam;
+    for u in &iam.users {
+        tx.execute(
+            "INSERT INTO iam_users VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                u.name,
+                u.arn,
+                u.user_id,
+                u.path,
+                ts(&u.created),
+                u.permissions_boundary
+            ],
+        )?;
+        for g in &u.groups {
+            tx.execute(
+                "INSERT INTO iam_group_members VALUES (?1, ?2)",
+                [g, &u.name],
+            )?;
+        }
+        insert_principal_policies(
+            tx,
+            "user",
+            &u.name,
+            &u.attached_policies,
+            &u.inline_policies,
+        )?;
+    }
+    for g in &iam.groups {
+        tx.execute(
+            "INSERT INTO iam_groups VALUES (?1, ?2, ?3)",
+            [&g.name, &g.arn, &g.path],
+        )?;
+        insert_principal_policies(
+            tx,
+            "group",
+            &g.name,
+            &g.attached_policies,
+            &g.inline_policies,
+        )?;
+    }
+    for r in &iam.roles {
+        tx.execute(
+            "INSERT INTO iam_roles VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                r.name,
+                r.arn,
+                r.path,
+                r.trust_policy.as_ref().map(json_text),
+                r.permissions_boundary
+            ],
+        )?;
+        insert_principal_policies(
+            tx,
+            "role",
+            &r.name,
+            &r.attached_policies,
+            &r.inline_policies,
+        )?;
+    }
+    for p in &iam.policies {
+        tx.execute(
+            "INSERT INTO iam_policies VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                p.arn,
+                p.name,
+                p.path,
+                p.default_version_id,
+                p.attachment_count,
+                p.permissions_boundary_usage_count
+            ],
+        )?;
+        for v in &p.versions {
+            tx.execute(
+                "INSERT INTO iam_policy_versions VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    p.arn,
+                    v.version_id,
+                    ts_opt(&v.created),
+                    v.version_id == p.default_version_id,
+                    json_text(&v.document)
+                ],
+            )?;
+        }
+    }
+    for r in &iam.credential_report {
+        let k = |s: &Option<AccessKeySlot>| {
+            (
+                s.as_ref().map(|k| k.active),
+                s.as_ref().map(|k| ts(&k.last_rotated)),
+                s.as_ref().and_then(|k| ts_opt(&k.last_used)),
+            )
+        };
+        let (a1, r1, u1) = k(&r.access_key_1);
+        let (a2, r2, u2) = k(&r.access_key_2);
+        tx.execute(
+            "INSERT INTO iam_credential_report VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+            params![
+                r.user,
+                r.arn,
+                ts(&r.user_creation_time),
+                r.password_enabled,
+                ts_opt(&r.password_last_used),
+                ts_opt(&r.password_last_changed),
+                r.mfa_active,
+                a1,
+                r1,
+                u1,
+                a2,
+                r2,
+                u2
+            ],
+        )?;
+    }
+    for (k, v) in &iam.account_summary {
+        tx.execute(
+            "INSERT INTO iam_account_summary VALUES (?1, ?2)",
+            params![k, v],
+        )?;
+    }
+    if let Some(pp) = &iam.password_policy {
+        tx.execute(
+            "INSERT INTO iam_password_policy VALUES (?1)",
+            [json_text(pp)],
+        )?;
+    }
+    for d in &iam.virtual_mfa_devices {
+        tx.execute(
+            "INSERT INTO iam_virtual_mfa_devices VALUES (?1, ?2, ?3)",
+            params![d.serial_number, d.user_arn, ts_opt(&d.enabled_at)],
+        )?;
+    }
+
+    for reg in &a.config.regions {
+        let region = &reg.region;
+        tx.execute("INSERT INTO config_regions VALUES (?1)", [region])?;
+        for r in &reg.recorders {
+            tx.execute(
+                "INSERT INTO config_recorders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    region,
+                    r.name,
+                    r.role_arn,
+                    r.all_supported,
+                    r.include_global_resource_types,
+                    r.recording,
+                    r.last_status
+                ],
+            )?;
+        }
+        for d in &reg.delivery_channels {
+            tx.execute(
+                "INSERT INTO config_delivery_channels VALUES (?1, ?2, ?3, ?4)",
+                params![region, d.name, d.s3_bucket_name, d.sns_topic_arn],
+            )?;
+        }
+        for r in &reg.rules {
+            tx.execute(
+                "INSERT INTO config_rules VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    region,
+                    r.name,
+                    r.arn,
+                    r.source_owner,
+                    r.source_identifier,
+                    r.input_parameters,
+                    r.maximum_execution_frequency,
+                    r.state
+                ],
+            )?;
+        }
+        for c in &reg.compliance {
+            tx.execute(
+                "INSERT INTO config_compliance VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    region,
+                    c.config_rule_name,
+                    c.resource_type,
+                    c.resource_id,
+                    c.compliance,
+                    ts_opt(&c.recorded_at),
+                    c.annotation
+                ],
+            )?;
+        }
+    }
+
+    if let Some(b) = &a.s3.account_public_access_block {
+        tx.execute(
+            "INSERT INTO s3_account_public_access_block VALUES (?1, ?2, ?3, ?4)",
+            params![
+                b.block_public_acls,
+                b.ignore_public_acls,
+                b.block_public_policy,
+                b.restrict_public_buckets
+            ],
+        )?;
+    }
+    for b in &a.s3.buckets {
+        tx.execute(
+            "INSERT INTO s3_buckets VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                b.name,
+                b.region,
+                ts_opt(&b.created),
+                b.policy.as_ref().map(json_text),
+                b.ownership_controls
+            ],
+        )?;
+        for g in &b.acl_grants {
+            tx.execute(
+                "INSERT INTO s3_bucket_acl_grants VALUES (?1, ?2, ?3, ?4)",
+                [&b.name, &g.grantee_type, &g.grantee, &g.permission],
+            )?;
+        }
+        if let Some(p) = &b.public_access_block {
+            tx.execute(
+                "INSERT INTO s3_bucket_public_access_blocks VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    b.name,
+                    p.block_public_acls,
+                    p.ignore_public_acls,
+                    p.block_public_policy,
+                    p.restrict_public_buckets
+                ],
+            )?;
+        }
+    }
+
+    for p in &a.problems {
+        tx.execute(
+            "INSERT INTO problems (section, operation, error_code, message, region, resource) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![p.section.as_str(), p.operation, p.error_code, p.message, p.region, p.resource],
+        )?;
+    }
+    for (op, n) in &a.api_calls {
+        tx.execute(
+            "INSERT INTO api_calls VALUES (?1, ?2)",
+            params![op, *n as i64],
+        )?;
+    }
+    Ok(())
+}
+
+fn insert_principal_policies(
+    tx: &rusqlite::Transaction<'_>,
+    kind: &str,
+    name: &str,
+    attached: &[String],
+    inline: &[InlinePolicy],
+) -> rusqlite::Result<()> {
+    for arn in attached {
+        tx.execute(
+            "INSERT INTO iam_policy_attachments VALUES (?1, ?2, ?3)",
+            [arn, kind, name],
+        )?;
+    }
+    for p in inline {
+        tx.execute(
+            "INSERT INTO iam_inline_policies VALUES (?1, ?2, ?3, ?4)",
+            [kind, name, &p.name, &json_text(&p.document)],
+        )?;
+    }
+    Ok(())
+}
+
+/// The target name recorded in a snapshot, without loading the rest.
+pub fn peek_target(path: &Path) -> Result<String, SnapshotError> {
+    let conn = open_checked(path)?;
+    conn.query_row("SELECT target FROM snapshot_info", [], |r| r.get(0))
+        .map_err(|e| SnapshotError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
+/// Loads the snapshot at `path`.
+pub fn read(path: &Path) -> Result<Account, SnapshotError> {
+    let corrupt = |reason: String| SnapshotError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let conn = open_checked(path)?;
+    let version = schema::user_version(&conn).map_err(|e| corrupt(e.to_string()))?;
+    let conn = if version < schema::CURRENT_VERSION {
+        // Upgrade a copy in memory: archived snapshots stay as they were written.
+        let mut mem = Connection::open_in_memory().map_err(|e| corrupt(e.to_string()))?;
+        {
+            let backup = rusqlite::backup::Backup::new(&conn, &mut mem)
+                .map_err(|e| corrupt(e.to_string()))?;
+            backup
+                .run_to_completion(1000, std::time::Duration::ZERO, None)
+                .map_err(|e| corrupt(e.to_string()))?;
+        }
+        schema::migrate_to(&mut mem, schema::CURRENT_VERSION)
+            .map_err(|e| corrupt(format!("upgrading from schema {version}: {e}")))?;
+        mem
+    } else {
+        conn
+    };
+    load_account(&conn).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Opens a snapshot read-only and checks that it is a complete CloudKestrel snapshot of
+/// a schema this build understands.
+fn open_checked(path: &Path) -> Result<Connection, SnapshotError> {
+    let corrupt = |reason: String| SnapshotError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let not_snapshot = |reason: String| SnapshotError::NotASnapshot {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(SnapshotError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| not_snapshot(e.to_string()))?;
+    let app_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| not_snapshot(e.to_string()))?;
+    if app_id != schema::APPLICATION_ID {
+        return Err(not_snapshot(
+            "the file is SQLite but was not written by cloudkestrel".into(),
+        ));
+    }
+    let version = schema::user_version(&conn).map_err(|e| corrupt(e.to_string()))?;
+    if version > schema::CURRENT_VERSION {
+        return Err(SnapshotError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: schema::CURRENT_VERSION,
+        });
+    }
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| corrupt(e.to_string()))?;
+    if check != "ok" {
+        return Err(corrupt(check));
+    }
+    Ok(conn)
+}
+
+/// Reads a column holding an RFC 3339 timestamp.
+fn dt(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let s: String = row.get(idx)?;
+    parse_dt(&s, idx)
+}
+
+fn dt_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| parse_dt(&s, idx)).transpose()
+}
+
+fn parse_dt(s: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+        })
+}
+
+fn json_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Value> {
+    let s: String = row.get(idx)?;
+    serde_json::from_str(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn json_col_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Value>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| {
+        serde_json::from_str(&s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+        })
+    })
+    .transpose()
+}
+
+fn rows<T>(
+    conn: &Connection,
+    sql: &str,
+    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut stmt = conn.prepare(sql)?;
+    let out = stmt.query_map([], f)?.collect();
+    out
+}
+
+type PrincipalKey = (String, String);
+
+fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
+    let metadata = conn
+        .query_row(
+            "SELECT target, account_id, caller_arn, collected_at, tool_version FROM snapshot_info",
+            [],
+            |r| {
+                Ok(Metadata {
+                    target: r.get(0)?,
+                    account_id: r.get(1)?,
+                    caller_arn: r.get(2)?,
+                    collected_at: dt(r, 3)?,
+                    tool_version: r.get(4)?,
+                    regions: Vec::new(),
+                })
+            },
+        )
+        .optional()?
+        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let regions = rows(conn, "SELECT region FROM regions ORDER BY rowid", |r| {
+        r.get(0)
+    })?;
+    let metadata = Metadata {
+        regions,
+        ..metadata
+    };
+
+    // Attachments and inline policies, keyed by (principal type, principal name).
+    let mut attached: HashMap<PrincipalKey, Vec<String>> = HashMap::new();
+    for (arn, kind, name) in rows(
+        conn,
+        "SELECT policy_arn, principal_type, principal_name FROM iam_policy_attachments ORDER BY rowid",
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+    )? {
+        attached.entry((kind, name)).or_default().push(arn);
+    }
+    let mut inline: HashMap<PrincipalKey, Vec<InlinePolicy>> = HashMap::new();
+    for (kind, name, policy) in rows(
+        conn,
+        "SELECT principal_type, principal_name, policy_name, document FROM iam_inline_policies ORDER BY rowid",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                InlinePolicy { name: r.get(2)?, document: json_col(r, 3)? },
+            ))
+        },
+    )? {
+        inline.entry((kind, name)).or_default().push(policy);
+    }
+    let mut take = |kind: &str, name: &str| {
+        let key = (kind.to_string(), name.to_string());
+        (
+            attached.remove(&key).unwrap_or_default(),
+            inline.remove(&key).unwrap_or_default(),
+        )
+    };
+    let mut memberships: HashMap<String, Vec<String>> = HashMap::new();
+    for (group, user) in rows(
+        conn,
+        "SELECT group_name, user_name FROM iam_group_members ORDER BY rowid",
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )? {
+        memberships.entry(user).or_default().push(group);
+    }
+
+    let users = rows(
+        conn,
+        "SELECT name, arn, user_id, path, created, permissions_boundary FROM iam_users ORDER BY rowid",
+        |r| {
+            Ok(User {
+                name: r.get(0)?,
+                arn: r.get(1)?,
+                user_id: r.get(2)?,
+                path: r.get(3)?,
+                created: dt(r, 4)?,
+                permissions_boundary: r.get(5)?,
+                groups: Vec::new(),
+                attached_policies: Vec::new(),
+                inline_policies: Vec::new(),
+            })
+        },
+    )?
+    .into_iter()
+    .map(|mut u| {
+        (u.attached_policies, u.inline_policies) = take("user", &u.name);
+        u.groups = memberships.remove(&u.name).unwrap_or_default();
+        u
+    })
+    .collect();
+    let groups = rows(
+        conn,
+        "SELECT name, arn, path FROM iam_groups ORDER BY rowid",
+        |r| {
+            Ok(Group {
+                name: r.get(0)?,
+                arn: r.get(1)?,
+                path: r.get(2)?,
+                attached_policies: Vec::new(),
+                inline_policies: Vec::new(),
+            })
+        },
+    )?
+    .into_iter()
+    .map(|mut g| {
+        (g.attached_policies, g.inline_policies) = take("group", &g.name);
+        g
+    })
+    .collect();
+    let roles = rows(
+        conn,
+        "SELECT name, arn, path, trust_policy, permissions_boundary FROM iam_roles ORDER BY rowid",
+        |r| {
+            Ok(Role {
+                name: r.get(0)?,
+                arn: r.get(1)?,
+                path: r.get(2)?,
+                trust_policy: json_col_opt(r, 3)?,
+                permissions_boundary: r.get(4)?,
+                attached_policies: Vec::new(),
+                inline_policies: Vec::new(),
+            })
+        },
+    )?
+    .into_iter()
+    .map(|mut ro| {
+        (ro.attached_policies, ro.inline_policies) = take("role", &ro.name);
+        ro
+    })
+    .collect();
+
+    let mut versions: HashMap<String, Vec<PolicyVersion>> = HashMap::new();
+    for (arn, v) in rows(
+        conn,
+        "SELECT policy_arn, version_id, created, document FROM iam_policy_versions ORDER BY rowid",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                PolicyVersion {
+                    version_id: r.get(1)?,
+                    created: dt_opt(r, 2)?,
+                    document: json_col(r, 3)?,
+                },
+            ))
+        },
+    )? {
+        versions.entry(arn).or_default().push(v);
+    }
+    let policies = rows(
+        conn,
+        "SELECT arn, name, path, default_version_id, attachment_count, permissions_boundary_usage_count FROM iam_policies ORDER BY rowid",
+        |r| {
+            Ok(ManagedPolicy {
+                arn: r.get(0)?,
+                name: r.get(1)?,
+                path: r.get(2)?,
+                default_version_id: r.get(3)?,
+                attachment_count: r.get(4)?,
+                permissions_boundary_usage_count: r.get(5)?,
+                versions: Vec::new(),
+            })
+        },
+    )?
+    .into_iter()
+    .map(|mut p| {
+        p.versions = versions.remove(&p.arn).unwrap_or_default();
+        p
+    })
+    .collect();
+
+    let key_slot = |r: &Row<'_>, base: usize| -> rusqlite::Result<Option<AccessKeySlot>> {
+        let active: Option<bool> = r.get(base)?;
+        match (active, dt_opt(r, base + 1)?) {
+            (Some(active), Some(last_rotated)) => Ok(Some(AccessKeySlot {
+                active,
+                last_rotated,
+                last_used: dt_opt(r, base + 2)?,
+            })),
+            _ => Ok(None),
+        }
+    };
+    let credential_report = rows(
+        conn,
+        "SELECT user, arn, user_creation_time, password_enabled, password_last_used, password_last_changed, mfa_active,
+                access_key_1_active, access_key_1_last_rotated, access_key_1_last_used,
+                access_key_2_active, access_key_2_last_rotated, access_key_2_last_used
+         FROM iam_credential_report ORDER BY rowid",
+        |r| {
+            Ok(CredentialReportRow {
+                user: r.get(0)?,
+                arn: r.get(1)?,
+                user_creation_time: dt(r, 2)?,
+                password_enabled: r.get(3)?,
+                password_last_used: dt_opt(r, 4)?,
+                password_last_changed: dt_opt(r, 5)?,
+                mfa_active: r.get(6)?,
+                access_key_1: key_slot(r, 7)?,
+                access_key_2: key_slot(r, 10)?,
+            })
+        },
+    )?;
+    let account_summary = rows(conn, "SELECT key, value FROM iam_account_summary", |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?
+    .into_iter()
+    .collect();
+    let password_policy = conn
+        .query_row("SELECT document FROM iam_password_policy", [], |r| {
+            json_col(r, 0)
+        })
+        .optional()?;
+    let virtual_mfa_devices = rows(
+        conn,
+        "SELECT serial_number, user_arn, enabled_at FROM iam_virtual_mfa_devices ORDER BY rowid",
+        |r| {
+            Ok(VirtualMfaDevice {
+                serial_number: r.get(0)?,
+                user_arn: r.get(1)?,
+                enabled_at: dt_opt(r, 2)?,
+            })
+        },
+    )?;
+
+    let mut config_regions: Vec<ConfigRegion> = rows(
+        conn,
+        "SELECT region FROM config_regions ORDER BY rowid",
+        |r| {
+            Ok(ConfigRegion {
+                region: r.get(0)?,
+                recorders: Vec::new(),
+                delivery_channels: Vec::new(),
+                rules: Vec::new(),
+                compliance: Vec::new(),
+            })
+        },
+    )?;
+    let index: HashMap<String, usize> = config_regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.region.clone(), i))
+        .collect();
+    let region_of = |region: &str| {
+        index.get(region).copied().ok_or_else(|| {
+            rusqlite::Error::InvalidParameterName(format!(
+                "region {region} is not in config_regions"
+            ))
+        })
+    };
+    for (region, rec) in rows(
+        conn,
+        "SELECT region, name, role_arn, all_supported, include_global_resource_types, recording, last_status FROM config_recorders ORDER BY rowid",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                ConfigRecorder {
+                    name: r.get(1)?,
+                    role_arn: r.get(2)?,
+                    all_supported: r.get(3)?,
+                    include_global_resource_types: r.get(4)?,
+                    recording: r.get(5)?,
+                    last_status: r.get(6)?,
+                },
+            ))
+        },
+    )? {
+        config_regions[region_of(&region)?].recorders.push(rec);
+    }
+    for (region, ch) in rows(
+        conn,
+        "SELECT region, name, s3_bucket_name, sns_topic_arn FROM config_delivery_channels ORDER BY rowid",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                DeliveryChannel { name: r.get(1)?, s3_bucket_name: r.get(2)?, sns_topic_arn: r.get(3)? },
+            ))
+        },
+    )? {
+        config_regions[region_of(&region)?].delivery_channels.push(ch);
+    }
+    for (region, rule) in rows(
+        conn,
+        "SELECT region, name, arn, source_owner, source_identifier, input_parameters, maximum_execution_frequency, state FROM config_rules ORDER BY rowid",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                ConfigRule {
+                    name: r.get(1)?,
+                    arn: r.get(2)?,
+                    source_owner: r.get(3)?,
+                    source_identifier: r.get(4)?,
+                    input_parameters: r.get(5)?,
+                    maximum_execution_frequency: r.get(6)?,
+                    state: r.get(7)?,
+                },
+            ))
+        },
+    )? {
+        config_regions[region_of(&region)?].rules.push(rule);
+    }
+    for (region, c) in rows(
+        conn,
+        "SELECT region, config_rule_name, resource_type, resource_id, compliance, recorded_at, annotation FROM config_compliance ORDER BY rowid",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                ComplianceResult {
+                    config_rule_name: r.get(1)?,
+                    resource_type: r.get(2)?,
+                    resource_id: r.get(3)?,
+                    compliance: r.get(4)?,
+                    recorded_at: dt_opt(r, 5)?,
+                    annotation: r.get(6)?,
+                },
+            ))
+        },
+    )? {
+        config_regions[region_of(&region)?].compliance.push(c);
+    }
+
+    let pab = |r: &Row<'_>, base: usize| -> rusqlite::Result<PublicAccessBlock> {
+        Ok(PublicAccessBlock {
+            block_public_acls: r.get(base)?,
+            ignore_public_acls: r.get(base + 1)?,
+            block_public_policy: r.get(base + 2)?,
+            restrict_public_buckets: r.get(base + 3)?,
+        })
+    };
+    let account_public_access_block = conn
+        .query_row(
+            "SELECT block_public_acls, ignore_public_acls, block_public_policy, restrict_public_buckets FROM s3_account_public_access_block",
+            [],
+            |r| pab(r, 0),
+        )
+        .optional()?;
+    let mut grants: HashMap<String, Vec<Grant>> = HashMap::new();
+    for (bucket, g) in rows(
+        conn,
+        "SELECT bucket, grantee_type, grantee, permission FROM s3_bucket_acl_grants ORDER BY rowid",
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Grant {
+                    grantee_type: r.get(1)?,
+                    grantee: r.get(2)?,
+                    permission: r.get(3)?,
+                },
+            ))
+        },
+    )? {
+        grants.entry(bucket).or_default().push(g);
+    }
+    let mut blocks: HashMap<String, PublicAccessBlock> = rows(
+        conn,
+        "SELECT bucket, block_public_acls, ignore_public_acls, block_public_policy, restrict_public_buckets FROM s3_bucket_public_access_blocks",
+        |r| Ok((r.get::<_, String>(0)?, pab(r, 1)?)),
+    )?
+    .into_iter()
+    .collect();
+    let buckets = rows(
+        conn,
+        "SELECT name, region, created, policy, ownership_controls FROM s3_buckets ORDER BY rowid",
+        |r| {
+            Ok(Bucket {
+                name: r.get(0)?,
+                region: r.get(1)?,
+                created: dt_opt(r, 2)?,
+                policy: json_col_opt(r, 3)?,
+                ownership_controls: r.get(4)?,
+                acl_grants: Vec::new(),
+                public_access_block: None,
+            })
+        },
+    )?
+    .into_iter()
+    .map(|mut b| {
+        b.acl_grants = grants.remove(&b.name).unwrap_or_default();
+        b.public_access_block = blocks.remove(&b.name);
+        b
+    })
+    .collect();
+
+    let problems = rows(
+        conn,
+        "SELECT section, operation, error_code, message, region, resource FROM problems ORDER BY rowid",
+        |r| {
+            let section: String = r.get(0)?;
+            let section = Section::parse(&section).ok_or_else(|| {
+                rusqlite::Error::InvalidParameterName(format!("unknown problem section {section}"))
+            })?;
+            Ok(Problem {
+                section,
+                operation: r.get(1)?,
+                error_code: r.get(2)?,
+                message: r.get(3)?,
+                region: r.get(4)?,
+                resource: r.get(5)?,
+            })
+        },
+    )?;
+    let api_calls = rows(conn, "SELECT operation, count FROM api_calls", |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+    })?
+    .into_iter()
+    .collect();
+
+    Ok(Account {
+        metadata,
+        iam: Iam {
+            users,
+            groups,
+            roles,
+            policies,
+            credential_report,
+            account_summary,
+            password_policy,
+            virtual_mfa_devices,
+        },
+        config: AwsConfig {
+            regions: config_regions,
+        },
+        s3: S3 {
+            account_public_access_block,
+            buckets,
+        },
+        problems,
+        api_calls,
+    })
+}

@@ -1,0 +1,138 @@
+//! The snapshot schema and its ordered migrations.
+//!
+//! `PRAGMA user_version` holds the schema version; `PRAGMA application_id` marks the file
+//! as a CloudKestrel snapshot so that any other SQLite file is refused. Migrations only
+//! ever append to [`MIGRATIONS`]: a released step is never edited, so a snapshot written
+//! by any earlier release can be upgraded step by step.
+
+use rusqlite::Connection;
+
+/// `CKST` in ASCII.
+pub const APPLICATION_ID: i32 = 0x434B_5354;
+
+/// Each step upgrades from version `index` to `index + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+CREATE TABLE snapshot_info (
+    target        TEXT NOT NULL,
+    account_id    TEXT NOT NULL,
+    caller_arn    TEXT NOT NULL,
+    collected_at  TEXT NOT NULL,
+    tool_version  TEXT NOT NULL
+);
+CREATE TABLE regions (region TEXT PRIMARY KEY);
+
+CREATE TABLE iam_users (
+    name TEXT PRIMARY KEY, arn TEXT NOT NULL, user_id TEXT NOT NULL, path TEXT NOT NULL,
+    created TEXT NOT NULL, permissions_boundary TEXT
+);
+CREATE TABLE iam_groups (name TEXT PRIMARY KEY, arn TEXT NOT NULL, path TEXT NOT NULL);
+CREATE TABLE iam_group_members (group_name TEXT NOT NULL, user_name TEXT NOT NULL);
+CREATE TABLE iam_roles (
+    name TEXT PRIMARY KEY, arn TEXT NOT NULL, path TEXT NOT NULL,
+    trust_policy TEXT, permissions_boundary TEXT
+);
+CREATE TABLE iam_policies (
+    arn TEXT PRIMARY KEY, name TEXT NOT NULL, path TEXT NOT NULL,
+    default_version_id TEXT NOT NULL, attachment_count INTEGER NOT NULL,
+    permissions_boundary_usage_count INTEGER NOT NULL
+);
+CREATE TABLE iam_policy_versions (
+    policy_arn TEXT NOT NULL, version_id TEXT NOT NULL, created TEXT,
+    is_default INTEGER NOT NULL, document TEXT NOT NULL
+);
+CREATE TABLE iam_policy_attachments (
+    policy_arn TEXT NOT NULL, principal_type TEXT NOT NULL, principal_name TEXT NOT NULL
+);
+CREATE TABLE iam_inline_policies (
+    principal_type TEXT NOT NULL, principal_name TEXT NOT NULL,
+    policy_name TEXT NOT NULL, document TEXT NOT NULL
+);
+CREATE TABLE iam_credential_report (
+    user TEXT PRIMARY KEY, arn TEXT NOT NULL, user_creation_time TEXT NOT NULL,
+    password_enabled INTEGER NOT NULL, password_last_used TEXT, password_last_changed TEXT,
+    mfa_active INTEGER NOT NULL,
+    access_key_1_active INTEGER, access_key_1_last_rotated TEXT, access_key_1_last_used TEXT,
+    access_key_2_active INTEGER, access_key_2_last_rotated TEXT, access_key_2_last_used TEXT
+);
+CREATE TABLE iam_account_summary (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE iam_password_policy (document TEXT NOT NULL);
+CREATE TABLE iam_virtual_mfa_devices (
+    serial_number TEXT PRIMARY KEY, user_arn TEXT, enabled_at TEXT
+);
+
+CREATE TABLE config_regions (region TEXT PRIMARY KEY);
+CREATE TABLE config_recorders (
+    region TEXT NOT NULL, name TEXT NOT NULL, role_arn TEXT,
+    all_supported INTEGER NOT NULL, include_global_resource_types INTEGER NOT NULL,
+    recording INTEGER NOT NULL, last_status TEXT
+);
+CREATE TABLE config_delivery_channels (
+    region TEXT NOT NULL, name TEXT NOT NULL, s3_bucket_name TEXT, sns_topic_arn TEXT
+);
+CREATE TABLE config_rules (
+    region TEXT NOT NULL, name TEXT NOT NULL, arn TEXT, source_owner TEXT NOT NULL,
+    source_identifier TEXT NOT NULL, input_parameters TEXT,
+    maximum_execution_frequency TEXT, state TEXT
+);
+CREATE TABLE config_compliance (
+    region TEXT NOT NULL, config_rule_name TEXT NOT NULL, resource_type TEXT NOT NULL,
+    resource_id TEXT NOT NULL, compliance TEXT NOT NULL, recorded_at TEXT, annotation TEXT
+);
+
+CREATE TABLE s3_account_public_access_block (
+    block_public_acls INTEGER NOT NULL, ignore_public_acls INTEGER NOT NULL,
+    block_public_policy INTEGER NOT NULL, restrict_public_buckets INTEGER NOT NULL
+);
+CREATE TABLE s3_buckets (
+    name TEXT PRIMARY KEY, region TEXT NOT NULL, created TEXT, policy TEXT,
+    ownership_controls TEXT
+);
+CREATE TABLE s3_bucket_acl_grants (
+    bucket TEXT NOT NULL, grantee_type TEXT NOT NULL, grantee TEXT NOT NULL,
+    permission TEXT NOT NULL
+);
+CREATE TABLE s3_bucket_public_access_blocks (
+    bucket TEXT PRIMARY KEY,
+    block_public_acls INTEGER NOT NULL, ignore_public_acls INTEGER NOT NULL,
+    block_public_policy INTEGER NOT NULL, restrict_public_buckets INTEGER NOT NULL
+);
+
+CREATE TABLE problems (
+    section TEXT NOT NULL, operation TEXT NOT NULL, error_code TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE api_calls (operation TEXT PRIMARY KEY, count INTEGER NOT NULL);
+"#,
+    // 2: a problem can be limited to one region and one resource (a bucket, a Config
+    // rule), so one unreadable bucket no longer turns every bucket into an error.
+    r#"
+ALTER TABLE problems ADD COLUMN region TEXT;
+ALTER TABLE problems ADD COLUMN resource TEXT;
+"#,
+];
+
+/// The schema version this build writes and reads.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Applies the migrations from the file's version up to `target`, in one transaction.
+pub fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<()> {
+    let from = user_version(conn)?;
+    let tx = conn.transaction()?;
+    for (i, step) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(from as usize)
+    {
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.commit()
+}

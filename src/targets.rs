@@ -1,0 +1,512 @@
+//! targets.json: which accounts to audit, how to reach them, and which rules apply.
+//!
+//! The format is the original tool's, accepted exactly, with strict checking: unknown
+//! keys, unknown rule names, wrong types and invalid IPs are errors that name the file,
+//! line and column, the JSON path (so the target and the rule), and what would be valid.
+//! Parsing goes through raw serde structs; each rule is validated as it is read
+//! (`try_from`), so its errors still carry a position.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::rules::{self, Kind, Rule, Setting, ValueType};
+
+/// Where the Policy rule template expects the target's source IPs.
+pub const SOURCE_IP_PARAM: &str = "PARAM_1_SOURCE_IP";
+
+#[derive(Debug)]
+pub struct Targets {
+    pub file: PathBuf,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub credentials: Option<Credentials>,
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub regions: Vec<String>,
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Names of the environment variables holding the target's keys (never the keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[serde(rename = "AwsAccessKeyId")]
+    pub access_key_id_var: String,
+    #[serde(rename = "AwsSecretAccessKey")]
+    pub secret_access_key_var: String,
+}
+
+/// One rule as configured for one target, validated.
+#[derive(Clone)]
+pub struct RuleSpec {
+    pub rule: &'static dyn Rule,
+    pub add_if_missing: bool,
+    pub ignore_users: Vec<String>,
+    /// Policy rules: the allowed source IPs / CIDR ranges.
+    pub source_ips: Vec<String>,
+    /// AWS managed-rule parameters, in AWS's string form, as given (no defaults).
+    pub parameters: BTreeMap<String, String>,
+    /// CloudKestrel options for the local check, as given (no defaults).
+    pub options: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for RuleSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuleSpec")
+            .field("rule", &self.rule.meta().name)
+            .field("add_if_missing", &self.add_if_missing)
+            .field("ignore_users", &self.ignore_users)
+            .field("source_ips", &self.source_ips)
+            .field("parameters", &self.parameters)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+fn setting_value<'a>(
+    given: &'a BTreeMap<String, String>,
+    settings: &'static [Setting],
+    name: &str,
+) -> Option<&'a str> {
+    given.get(name).map(String::as_str).or_else(|| {
+        settings
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.default)
+    })
+}
+
+impl RuleSpec {
+    /// A managed-rule parameter, or its default.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        setting_value(&self.parameters, self.rule.meta().parameters, name)
+    }
+
+    /// A local-check option, or its default.
+    pub fn option(&self, name: &str) -> Option<&str> {
+        setting_value(&self.options, self.rule.meta().options, name)
+    }
+
+    pub fn option_bool(&self, name: &str) -> bool {
+        self.option(name) == Some("true")
+    }
+
+    /// The InputParameters AWS Config should have: every parameter given in targets.json
+    /// and the defaults of the others.
+    pub fn effective_parameters(&self) -> BTreeMap<String, String> {
+        self.rule
+            .meta()
+            .parameters
+            .iter()
+            .filter_map(|s| {
+                self.param(s.name)
+                    .map(|v| (s.name.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsError {
+    #[error("{file}: cannot read: {reason}")]
+    Read { file: PathBuf, reason: String },
+    #[error("{file}:{line}:{column}: {path}{message}")]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        path: String,
+        message: String,
+    },
+    #[error("{file}: {path}: {message}")]
+    Semantic {
+        file: PathBuf,
+        path: String,
+        message: String,
+    },
+}
+
+// ---- raw, as written --------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(rename = "Targets")]
+    targets: Vec<IndexMap<String, RawTarget>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    #[serde(rename = "Credentials")]
+    credentials: Option<Credentials>,
+    #[serde(rename = "Profile")]
+    profile: Option<String>,
+    #[serde(rename = "RoleArn")]
+    role_arn: Option<String>,
+    #[serde(rename = "ExternalId")]
+    external_id: Option<String>,
+    #[serde(rename = "Regions", default)]
+    regions: Vec<String>,
+    #[serde(rename = "Rules")]
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+enum RawRule {
+    Policy(RawPolicyRule),
+    Config(RawConfigRule),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicyRule {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Params")]
+    params: Option<Vec<IndexMap<String, Vec<String>>>>,
+    #[serde(rename = "Source_IPs")]
+    source_ips: Option<Vec<String>>,
+    #[serde(rename = "IgnoreUsers", default)]
+    ignore_users: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfigRule {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "AddIfMissing", default)]
+    add_if_missing: bool,
+    #[serde(rename = "IgnoreUsers", default)]
+    ignore_users: Vec<String>,
+    #[serde(rename = "Parameters", default)]
+    parameters: serde_json::Map<String, Value>,
+    #[serde(rename = "Options", default)]
+    options: serde_json::Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RuleSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawRule::deserialize(d)?;
+        RuleSpec::try_from(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+fn lookup(name: &str, kind: Kind) -> Result<&'static dyn Rule, String> {
+    let names: Vec<&str> = rules::RULES
+        .iter()
+        .filter(|r| r.meta().kind == kind)
+        .map(|r| r.meta().name)
+        .collect();
+    match rules::find(name) {
+        Some(r) if r.meta().kind == kind => Ok(r),
+        Some(r) => Err(format!(
+            "{name} is a {} rule, not a {} rule: write it as {{\"{}\": {{\"Name\": \"{name}\"}}}}",
+            r.meta().kind.as_str(),
+            kind.as_str(),
+            r.meta().kind.as_str()
+        )),
+        None => {
+            let hint = match rules::suggest(name) {
+                Some(s) => format!("; did you mean {s}?"),
+                None => ".".to_string(),
+            };
+            Err(format!(
+                "unknown {kind} rule {name:?}{hint} Valid {kind} rules: {}",
+                names.join(", "),
+                kind = kind.as_str(),
+            ))
+        }
+    }
+}
+
+fn check_ip(ip: &str) -> Result<(), String> {
+    if ip.parse::<ipnet::IpNet>().is_ok() || ip.parse::<std::net::IpAddr>().is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{ip:?} is not an IP address or CIDR range (valid: \"195.89.85.67\", \"203.0.113.0/24\", \"2001:db8::/32\")"
+        ))
+    }
+}
+
+/// Converts a JSON value to AWS's string form for `ty`.
+fn setting_string(rule: &str, section: &str, s: &Setting, v: &Value) -> Result<String, String> {
+    let bad = || {
+        format!(
+            "{rule}: {section}.{}: {v} is not valid; expected {}",
+            s.name,
+            s.ty.describe()
+        )
+    };
+    match s.ty {
+        ValueType::PositiveInt => {
+            let n = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(t) => t.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if n > 0 => Ok(n.to_string()),
+                _ => Err(bad()),
+            }
+        }
+        ValueType::Bool => match v {
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::String(t) if t == "true" || t == "false" => Ok(t.clone()),
+            _ => Err(bad()),
+        },
+        ValueType::Csv => {
+            let names: Vec<String> = match v {
+                Value::String(t) => t.split(',').map(|x| x.trim().to_string()).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| match x {
+                        Value::String(t) if !t.contains(',') => Ok(t.trim().to_string()),
+                        _ => Err(bad()),
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(bad()),
+            };
+            if names.is_empty() || names.iter().any(|n| n.is_empty()) {
+                return Err(bad());
+            }
+            Ok(names.join(","))
+        }
+        ValueType::Choice(choices) => match v {
+            Value::String(t) if choices.contains(&t.as_str()) => Ok(t.clone()),
+            _ => Err(bad()),
+        },
+    }
+}
+
+fn settings(
+    rule: &str,
+    section: &str,
+    allowed: &'static [Setting],
+    given: &serde_json::Map<String, Value>,
+) -> Result<BTreeMap<String, String>, String> {
+    given
+        .iter()
+        .map(|(k, v)| {
+            let Some(s) = allowed.iter().find(|s| s.name == k) else {
+                let valid = if allowed.is_empty() {
+                    format!("{rule} takes no {section}")
+                } else {
+                    format!(
+                        "valid: {}",
+                        allowed
+                            .iter()
+                            .map(|s| s.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                let hint = allowed
+                    .iter()
+                    .find(|s| {
+                        strsim::normalized_levenshtein(&s.name.to_lowercase(), &k.to_lowercase())
+                            > 0.6
+                    })
+                    .map(|s| format!("did you mean {}? ", s.name))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{rule}: unknown {section} key {k:?}; {hint}{valid}"
+                ));
+            };
+            Ok((k.clone(), setting_string(rule, section, s, v)?))
+        })
+        .collect()
+}
+
+impl TryFrom<RawRule> for RuleSpec {
+    type Error = String;
+
+    fn try_from(raw: RawRule) -> Result<Self, String> {
+        match raw {
+            RawRule::Policy(p) => {
+                let rule = lookup(&p.name, Kind::Policy)?;
+                let name = rule.meta().name;
+                let mut ips = Vec::new();
+                if let Some(list) = &p.params {
+                    for entry in list {
+                        for (k, v) in entry {
+                            if k != SOURCE_IP_PARAM {
+                                return Err(format!(
+                                    "{name}: unknown parameter {k:?} in Params; the only parameter is {SOURCE_IP_PARAM}"
+                                ));
+                            }
+                            ips.extend(v.iter().cloned());
+                        }
+                    }
+                }
+                if let Some(list) = &p.source_ips {
+                    if p.params.is_some() {
+                        return Err(format!(
+                            "{name}: give the source IPs once, either as Source_IPs or as Params/{SOURCE_IP_PARAM}"
+                        ));
+                    }
+                    ips.extend(list.iter().cloned());
+                }
+                let takes_ips = rule
+                    .meta()
+                    .parameters
+                    .iter()
+                    .any(|s| s.name == SOURCE_IP_PARAM);
+                if takes_ips {
+                    if ips.is_empty() {
+                        return Err(format!(
+                            "{name}: needs at least one allowed source IP: \"Source_IPs\": [\"195.89.85.67\"]"
+                        ));
+                    }
+                    for ip in &ips {
+                        check_ip(ip).map_err(|e| format!("{name}: Source_IPs: {e}"))?;
+                    }
+                } else if !ips.is_empty() {
+                    return Err(format!("{name}: takes no source IPs (Source_IPs/Params)"));
+                }
+                Ok(RuleSpec {
+                    rule,
+                    add_if_missing: false,
+                    ignore_users: p.ignore_users,
+                    source_ips: ips,
+                    parameters: BTreeMap::new(),
+                    options: BTreeMap::new(),
+                })
+            }
+            RawRule::Config(c) => {
+                let rule = lookup(&c.name, Kind::Config)?;
+                let meta = rule.meta();
+                if !c.ignore_users.is_empty() && !meta.user_scoped {
+                    return Err(format!(
+                        "{}: IgnoreUsers does not apply: this rule does not report on IAM users",
+                        meta.name
+                    ));
+                }
+                Ok(RuleSpec {
+                    rule,
+                    add_if_missing: c.add_if_missing,
+                    ignore_users: c.ignore_users,
+                    source_ips: Vec::new(),
+                    parameters: settings(meta.name, "Parameters", meta.parameters, &c.parameters)?,
+                    options: settings(meta.name, "Options", meta.options, &c.options)?,
+                })
+            }
+        }
+    }
+}
+
+/// Strips serde_json's " at line L column C" suffix: the position is printed in front.
+fn without_position(msg: &str) -> &str {
+    match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    }
+}
+
+/// Parses targets.json text. `file` is only used in messages.
+pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        TargetsError::Invalid {
+            file: file.to_path_buf(),
+            line: inner.line(),
+            column: inner.column(),
+            path: if path == "." {
+                String::new()
+            } else {
+                format!("{path}: ")
+            },
+            message: without_position(&inner.to_string()).to_string(),
+        }
+    })?;
+    let semantic = |path: String, message: String| TargetsError::Semantic {
+        file: file.to_path_buf(),
+        path,
+        message,
+    };
+    if raw.targets.is_empty() {
+        return Err(semantic("Targets".into(), "lists no target".into()));
+    }
+    let mut seen = HashSet::new();
+    let mut targets = Vec::new();
+    for (i, group) in raw.targets.into_iter().enumerate() {
+        for (name, t) in group {
+            let path = format!("Targets[{i}].{name}");
+            if name.trim().is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                return Err(semantic(path, "a target name must be non-empty, must not start with '.' and must not contain '/' or '\\' (it names files)".into()));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(semantic(path, format!("target {name:?} is defined twice")));
+            }
+            let mut rule_names = HashSet::new();
+            for (j, r) in t.rules.iter().enumerate() {
+                if !rule_names.insert(r.rule.meta().name) {
+                    return Err(semantic(
+                        format!("{path}.Rules[{j}]"),
+                        format!(
+                            "{} is configured twice for target {name}",
+                            r.rule.meta().name
+                        ),
+                    ));
+                }
+            }
+            if let Some(c) = &t.credentials {
+                for (k, v) in [
+                    ("AwsAccessKeyId", &c.access_key_id_var),
+                    ("AwsSecretAccessKey", &c.secret_access_key_var),
+                ] {
+                    if v.is_empty() || !v.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                    {
+                        return Err(semantic(
+                            format!("{path}.Credentials.{k}"),
+                            format!("{v:?} must be the NAME of an environment variable (letters, digits, _), not a key"),
+                        ));
+                    }
+                }
+            }
+            targets.push(Target {
+                name,
+                credentials: t.credentials,
+                profile: t.profile,
+                role_arn: t.role_arn,
+                external_id: t.external_id,
+                regions: t.regions,
+                rules: t.rules,
+            });
+        }
+    }
+    Ok(Targets {
+        file: file.to_path_buf(),
+        targets,
+    })
+}
+
+/// Reads and parses a targets file.
+pub fn load(file: &Path) -> Result<Targets, TargetsError> {
+    let text = std::fs::read_to_string(file).map_err(|e| TargetsError::Read {
+        file: file.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    parse(file, &text)
+}
+
+impl Targets {
+    pub fn get(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
