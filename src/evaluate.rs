@@ -29,6 +29,8 @@ pub struct Outcome {
     pub summary: crate::report::Summary,
     /// The worst results (errors, then failures), for the terminal summary.
     pub worst: Vec<Finding>,
+    /// Collection problems recorded in the snapshot.
+    pub problems: Vec<crate::model::Problem>,
     /// Files written (JSON, HTML).
     pub written: Vec<PathBuf>,
     /// A problem that is not a finding (a report that could not be written).
@@ -167,6 +169,7 @@ pub fn evaluate_account(target: &Target, account: &Account, snapshot: &str) -> T
         Some(account.metadata.collected_at),
         snapshot.to_string(),
         results,
+        account.problems.clone(),
         &rule_order(target),
     )
 }
@@ -187,6 +190,7 @@ fn build_report(target: &Target, job: &Job) -> TargetReport {
             None,
             String::new(),
             whole_target_errors(target, "snapshot", &msg),
+            Vec::new(),
             &rule_order(target),
         );
     };
@@ -203,6 +207,7 @@ fn build_report(target: &Target, job: &Job) -> TargetReport {
                 Some(account.metadata.collected_at),
                 shown.clone(),
                 whole_target_errors(target, &shown, &msg),
+                Vec::new(),
                 &rule_order(target),
             )
         }
@@ -213,13 +218,14 @@ fn build_report(target: &Target, job: &Job) -> TargetReport {
             None,
             shown.clone(),
             whole_target_errors(target, &shown, &format!("unreadable snapshot: {e}")),
+            Vec::new(),
             &rule_order(target),
         ),
     }
 }
 
 fn exit_of(report: &TargetReport) -> Exit {
-    if report.summary.error > 0 {
+    if !report.fully_audited() {
         Exit::Incomplete
     } else if report.summary.fail > 0 {
         Exit::Fail
@@ -262,6 +268,7 @@ pub fn run(targets: &Targets, jobs: &[Job], report_dir: &Path) -> Vec<Outcome> {
                 target: job.target.clone(),
                 summary: report.summary,
                 worst: report.worst(WORST_SHOWN).into_iter().cloned().collect(),
+                problems: report.problems.clone(),
                 written,
                 problem,
                 exit,

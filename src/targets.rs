@@ -169,11 +169,24 @@ enum RawRule {
     Config(RawConfigRule),
 }
 
+/// A rule name, checked as it is read so that an error points at the name itself.
+struct RuleName<const POLICY: bool>(&'static dyn Rule);
+
+impl<'de, const POLICY: bool> Deserialize<'de> for RuleName<POLICY> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let kind = if POLICY { Kind::Policy } else { Kind::Config };
+        lookup(&name, kind)
+            .map(RuleName)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPolicyRule {
     #[serde(rename = "Name")]
-    name: String,
+    name: RuleName<true>,
     #[serde(rename = "Params")]
     params: Option<Vec<IndexMap<String, Vec<String>>>>,
     #[serde(rename = "Source_IPs")]
@@ -186,7 +199,7 @@ struct RawPolicyRule {
 #[serde(deny_unknown_fields)]
 struct RawConfigRule {
     #[serde(rename = "Name")]
-    name: String,
+    name: RuleName<false>,
     #[serde(rename = "AddIfMissing", default)]
     add_if_missing: bool,
     #[serde(rename = "IgnoreUsers", default)]
@@ -337,7 +350,7 @@ impl TryFrom<RawRule> for RuleSpec {
     fn try_from(raw: RawRule) -> Result<Self, String> {
         match raw {
             RawRule::Policy(p) => {
-                let rule = lookup(&p.name, Kind::Policy)?;
+                let rule = p.name.0;
                 let name = rule.meta().name;
                 let mut ips = Vec::new();
                 if let Some(list) = &p.params {
@@ -387,7 +400,7 @@ impl TryFrom<RawRule> for RuleSpec {
                 })
             }
             RawRule::Config(c) => {
-                let rule = lookup(&c.name, Kind::Config)?;
+                let rule = c.name.0;
                 let meta = rule.meta();
                 if !c.ignore_users.is_empty() && !meta.user_scoped {
                     return Err(format!(

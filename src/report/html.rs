@@ -125,7 +125,7 @@ pub fn render(report: &TargetReport) -> String {
         list.sort_by_key(|r| r.status);
     }
     let s = report.summary;
-    let verdict = if s.error > 0 {
+    let verdict = if !report.fully_audited() {
         (
             "error",
             "Not fully audited: some data could not be collected or read",
@@ -192,6 +192,26 @@ pub fn render(report: &TargetReport) -> String {
                     }
                 }
                 main {
+                    @ if !report.problems.is_empty() {
+                        section(class = "problems") {
+                            h2 : "Collection problems";
+                            p : "These parts of the account could not be read when the snapshot was collected. Checks that needed them report error, never pass.";
+                            table(class = "results") {
+                                thead { tr { th : "Section"; th : "Operation"; th : "Error"; th : "Scope"; th : "Message"; } }
+                                tbody {
+                                    @ for p in &report.problems {
+                                        tr(class = "result error") {
+                                            td { code : p.section.as_str(); }
+                                            td { code : &p.operation; }
+                                            td : &p.error_code;
+                                            td : format_args!("{}{}", p.region.as_deref().unwrap_or(""), p.resource.as_deref().map(|r| format!(" {r}")).unwrap_or_default());
+                                            td : &p.message;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                     @ for (name, list) in &groups {
                         |t| {
                             let meta = rules::find(name).map(|r| r.meta());

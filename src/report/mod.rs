@@ -5,6 +5,7 @@ pub mod html;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
+use crate::model::Problem;
 use crate::rules::{Finding, Status};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -50,6 +51,10 @@ pub struct TargetReport {
     pub snapshot: String,
     pub summary: Summary,
     pub results: Vec<Finding>,
+    /// Everything collect could not read, as recorded in the snapshot. Any entry here
+    /// means the target was not fully audited (exit 3), even when no configured rule
+    /// needed that data.
+    pub problems: Vec<Problem>,
 }
 
 impl TargetReport {
@@ -61,6 +66,7 @@ impl TargetReport {
         collected_at: Option<DateTime<Utc>>,
         snapshot: String,
         mut results: Vec<Finding>,
+        problems: Vec<Problem>,
         rule_order: &[&str],
     ) -> Self {
         let pos = |r: &str| {
@@ -93,6 +99,7 @@ impl TargetReport {
             snapshot,
             summary: Summary::of(&results),
             results,
+            problems,
         }
     }
 
@@ -100,6 +107,11 @@ impl TargetReport {
         let mut s = serde_json::to_string_pretty(self).expect("reports always serialise");
         s.push('\n');
         s
+    }
+
+    /// Whether every configured check could be decided from complete data.
+    pub fn fully_audited(&self) -> bool {
+        self.summary.error == 0 && self.problems.is_empty()
     }
 
     /// The worst results: errors, then failures, at most `n`.

@@ -237,10 +237,12 @@ impl<'a> Context<'a> {
         format!("arn:aws:iam::{}:root", self.account.metadata.account_id)
     }
 
-    /// One `error` finding for the whole target when a needed section is missing.
+    /// One `error` finding for the whole target when a needed section is missing. The
+    /// caller's identity (STS) is needed by every check: without it the snapshot may
+    /// not even be of the intended account.
     pub fn section_errors(&self, check: Check, needs: &[Section]) -> Option<Finding> {
-        let problems: Vec<String> = needs
-            .iter()
+        let problems: Vec<String> = std::iter::once(&Section::Identity)
+            .chain(needs.iter().filter(|s| **s != Section::Identity))
             .flat_map(|s| self.account.section_problems(*s))
             .map(|p| format!("{} failed ({}: {})", p.operation, p.error_code, p.message))
             .collect();

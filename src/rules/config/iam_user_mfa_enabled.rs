@@ -44,7 +44,7 @@ rule! {
             default: Some("false"),
             doc: "Only users with a console password need MFA (default false, like the managed rule)",
         }],
-        needs: &[Section::IamAuthorization, Section::IamCredentialReport],
+        needs: &[Section::IamAuthorization, Section::IamCredentialReport, Section::IamVirtualMfa],
     };
 }
 

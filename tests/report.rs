@@ -1,0 +1,151 @@
+//! Reports: the JSON contract (snapshot-tested), determinism, and HTML escaping.
+
+use std::path::PathBuf;
+
+use cloudkestrel::evaluate::{self, evaluate_account};
+use cloudkestrel::report::html;
+use cloudkestrel::{fixture, targets};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn demo_report() -> cloudkestrel::report::TargetReport {
+    let targets = targets::load(&root().join("targets.example.json")).unwrap();
+    let account = fixture::load(&root().join("fixtures/demo-account.json")).unwrap();
+    evaluate_account(
+        targets.get("demo").unwrap(),
+        &account,
+        "snapshots/demo/2026-11-27T08-00-00Z.sqlite",
+    )
+}
+
+#[test]
+fn demo_json_report() {
+    insta::assert_snapshot!("demo_json_report", demo_report().to_json());
+}
+
+#[test]
+fn json_report_has_the_documented_shape() {
+    let v: serde_json::Value = serde_json::from_str(&demo_report().to_json()).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["target"], "demo");
+    assert_eq!(v["account_id"], "123456789012");
+    assert_eq!(v["collected_at"], "2026-11-27T08:00:00Z");
+    let results = v["results"].as_array().unwrap();
+    let (p, f, e) = results.iter().fold((0, 0, 0), |(p, f, e), r| {
+        match r["status"].as_str().unwrap() {
+            "pass" => (p + 1, f, e),
+            "fail" => (p, f + 1, e),
+            "error" => (p, f, e + 1),
+            other => panic!("status {other}"),
+        }
+    });
+    assert_eq!(
+        (
+            v["summary"]["pass"].as_u64().unwrap(),
+            v["summary"]["fail"].as_u64().unwrap(),
+            v["summary"]["error"].as_u64().unwrap()
+        ),
+        (p, f, e)
+    );
+    for r in results {
+        assert!([
+            "policy-document",
+            "attached",
+            "deployed",
+            "aws-config",
+            "local"
+        ]
+        .contains(&r["check"].as_str().unwrap()));
+        for k in ["rule", "resource", "resource_name", "message"] {
+            assert!(r[k].is_string(), "{k} in {r}");
+        }
+    }
+    let bob_mfa = results
+        .iter()
+        .find(|r| {
+            r["rule"] == "IAM_USER_MFA_ENABLED"
+                && r["check"] == "local"
+                && r["resource_name"] == "bob"
+        })
+        .unwrap();
+    assert_eq!(bob_mfa["resource"], "arn:aws:iam::123456789012:user/bob");
+    assert_eq!(bob_mfa["status"], "fail");
+}
+
+#[test]
+fn evaluation_is_deterministic_across_parallel_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = targets::load(&root().join("targets.example.json")).unwrap();
+    let jobs = vec![evaluate::Job {
+        target: "demo".into(),
+        snapshot: Some(root().join("snapshots/demo/2026-11-27T08-00-00Z.sqlite")),
+    }];
+    let mut seen = None;
+    for i in 0..3 {
+        let out = dir.path().join(format!("r{i}"));
+        evaluate::run(&targets, &jobs, &out);
+        let json = std::fs::read_to_string(out.join("demo.json")).unwrap();
+        let html = std::fs::read_to_string(out.join("demo.html")).unwrap();
+        if let Some((j, h)) = &seen {
+            assert_eq!(j, &json);
+            assert_eq!(h, &html);
+        }
+        seen = Some((json, html));
+    }
+}
+
+#[test]
+fn html_escapes_everything_from_the_account() {
+    let mut report = demo_report();
+    // The demo account has a user named <script>alert('x')</script>; add a hostile policy
+    // detail and message too.
+    report.results[0]
+        .details
+        .push("\"><img src=x onerror=alert(1)>".into());
+    report.results[0]
+        .message
+        .push_str(" </td></table><script>alert(2)</script>");
+    let page = html::render(&report);
+    assert!(
+        !page.contains("<script>alert"),
+        "unescaped script in the report"
+    );
+    assert!(
+        !page.contains("<img src=x"),
+        "unescaped attribute injection"
+    );
+    assert!(
+        page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;")
+            || page.contains("&lt;script&gt;alert('x')&lt;/script&gt;")
+    );
+    // Exactly one script element: our own embedded JS.
+    assert_eq!(page.matches("<script>").count(), 1);
+    // Self-contained: no external resources.
+    for needle in ["http://", "https://", "<link"] {
+        let hits: Vec<_> = page
+            .match_indices(needle)
+            .map(|(i, _)| &page[i.saturating_sub(40)..(i + 80).min(page.len())])
+            .collect();
+        assert!(
+            hits.iter().all(|h| h.contains("acs.amazonaws.com")),
+            "external reference {needle}: {hits:?}"
+        );
+    }
+}
+
+#[test]
+fn html_report_shows_policy_differences_and_rule_docs() {
+    let page = html::render(&demo_report());
+    assert!(
+        page.contains("changed statement"),
+        "the policy diff is missing"
+    );
+    assert!(
+        page.contains("203.0.113.10"),
+        "the extra IP must be visible"
+    );
+    assert!(page.contains("What it checks"));
+    assert!(page.contains("Every check passed") || page.contains("Findings to fix"));
+}

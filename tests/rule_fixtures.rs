@@ -1,0 +1,190 @@
+//! Every rule has fixture cases under `fixtures/rules/<RULE>/<case>/`:
+//! - `account.json`: an account state (the fixture format of `snapshot import`);
+//! - `case.json`: `{"description": "...", "rule": {"Config": {...}} or {"Policy": {...}},
+//!   "expected": [{"check": "local", "resource_name": "bob", "status": "fail",
+//!   "message_contains": "optional"}]}`.
+//!
+//! The account goes through the real snapshot writer and reader, then the rule is
+//! evaluated as targets.json would configure it. For every check named in `expected`,
+//! the findings of that check must be exactly the expected (resource, status) pairs.
+//! Case directory names start with `pass`, `fail` or `error`; every registered rule
+//! needs at least one `pass` and one `fail` case.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use cloudkestrel::{fixture, rules, snapshot, targets};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    description: String,
+    rule: Value,
+    expected: Vec<Expected>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    check: String,
+    resource_name: String,
+    status: String,
+    #[serde(default)]
+    message_contains: Option<String>,
+}
+
+fn fixtures_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules")
+}
+
+fn case_dirs(rule: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures_root().join(rule))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// Runs one case; returns a description of what went wrong.
+fn run_case(dir: &Path) -> Result<(), String> {
+    let case: Case = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("case.json")).map_err(|e| format!("case.json: {e}"))?,
+    )
+    .map_err(|e| format!("case.json: {e}"))?;
+    let account = fixture::load(&dir.join("account.json")).map_err(|e| e.to_string())?;
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let db = tmp.path().join("snap.sqlite");
+    snapshot::write(&db, &account).map_err(|e| e.to_string())?;
+    let account = snapshot::read(&db).map_err(|e| e.to_string())?;
+    let target_name = account.metadata.target.clone();
+    let targets_json =
+        serde_json::json!({ "Targets": [ { target_name.clone(): { "Rules": [case.rule] } } ] });
+    let t = targets::parse(Path::new("case.json"), &targets_json.to_string())
+        .map_err(|e| e.to_string())?;
+    let target = t.get(&target_name).ok_or("target missing")?;
+    let findings = rules::evaluate(&account, &target.rules);
+
+    let checks: BTreeSet<&str> = case.expected.iter().map(|e| e.check.as_str()).collect();
+    let got: BTreeSet<(String, String, String)> = findings
+        .iter()
+        .filter(|f| checks.contains(f.check.as_str()))
+        .map(|f| {
+            (
+                f.check.as_str().to_string(),
+                f.resource_name.clone(),
+                f.status.as_str().to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String)> = case
+        .expected
+        .iter()
+        .map(|e| (e.check.clone(), e.resource_name.clone(), e.status.clone()))
+        .collect();
+    let mut problems = Vec::new();
+    if got != want {
+        problems.push(format!(
+            "verdicts differ\n  missing: {:?}\n  unexpected: {:?}",
+            want.difference(&got).collect::<Vec<_>>(),
+            got.difference(&want).collect::<Vec<_>>()
+        ));
+    }
+    for e in &case.expected {
+        if let Some(needle) = &e.message_contains {
+            let hit = findings.iter().any(|f| {
+                f.check.as_str() == e.check
+                    && f.resource_name == e.resource_name
+                    && (f.message.contains(needle.as_str())
+                        || f.details.iter().any(|d| d.contains(needle.as_str())))
+            });
+            if !hit {
+                problems.push(format!(
+                    "no {} finding for {} mentions {needle:?}",
+                    e.check, e.resource_name
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        let all: Vec<String> = findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "  {} {} {} {}: {} {:?}",
+                    f.rule,
+                    f.check.as_str(),
+                    f.status.as_str(),
+                    f.resource_name,
+                    f.message,
+                    f.details
+                )
+            })
+            .collect();
+        Err(format!(
+            "{} ({})\n{}\nall findings:\n{}",
+            dir.display(),
+            case.description,
+            problems.join("\n"),
+            all.join("\n")
+        ))
+    }
+}
+
+#[test]
+fn every_rule_has_pass_and_fail_fixtures() {
+    let mut missing = Vec::new();
+    for r in rules::RULES {
+        let name = r.meta().name;
+        let names: Vec<String> = case_dirs(name)
+            .iter()
+            .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        for kind in ["pass", "fail"] {
+            if !names.iter().any(|n| n.starts_with(kind)) {
+                missing.push(format!("{name}: no {kind}* case in fixtures/rules/{name}/"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn fixture_directories_name_registered_rules() {
+    for entry in std::fs::read_dir(fixtures_root()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            rules::find(&name).is_some(),
+            "fixtures/rules/{name} is not a registered rule"
+        );
+    }
+}
+
+#[test]
+fn rule_fixture_cases() {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for r in rules::RULES {
+        for dir in case_dirs(r.meta().name) {
+            ran += 1;
+            if let Err(e) = run_case(&dir) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(ran >= 20, "only {ran} fixture cases ran");
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

@@ -1,0 +1,172 @@
+//! The snapshot store: round trips, schema upgrades, and refusing what it cannot trust.
+
+use std::path::{Path, PathBuf};
+
+use cloudkestrel::snapshot::{self, schema, SnapshotError};
+use cloudkestrel::{fixture, model::Section};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn demo() -> cloudkestrel::model::Account {
+    fixture::load(&root().join("fixtures/demo-account.json")).unwrap()
+}
+
+#[test]
+fn fixture_round_trips_through_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/s.sqlite");
+    let account = demo();
+    snapshot::write(&path, &account).unwrap();
+    assert_eq!(snapshot::read(&path).unwrap(), account);
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn shipped_example_snapshot_loads_and_matches_its_fixture() {
+    let shipped = root().join("snapshots/demo/2026-11-27T08-00-00Z.sqlite");
+    let account =
+        snapshot::read(&shipped).expect("the example snapshot must load with the current schema");
+    assert_eq!(
+        account,
+        demo(),
+        "snapshots/demo is out of date: rebuild it with the command in the README"
+    );
+    let conn = rusqlite::Connection::open(&shipped).unwrap();
+    assert_eq!(
+        schema::user_version(&conn).unwrap(),
+        schema::CURRENT_VERSION
+    );
+}
+
+#[test]
+fn an_old_schema_file_is_upgraded_in_memory_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        schema::migrate_to(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO snapshot_info VALUES ('old', '111122223333', 'arn:aws:iam::111122223333:user/a', '2025-01-01T00:00:00Z', '0.0.1');
+             INSERT INTO iam_users VALUES ('alice', 'arn:aws:iam::111122223333:user/alice', 'AIDA1', '/', '2024-01-01T00:00:00Z', NULL);
+             INSERT INTO problems VALUES ('iam_credential_report', 'iam:GetCredentialReport', 'AccessDenied', 'denied');",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let account = snapshot::read(&path).unwrap();
+    assert_eq!(account.metadata.target, "old");
+    assert_eq!(account.iam.users[0].name, "alice");
+    assert_eq!(account.problems.len(), 1);
+    assert_eq!(account.problems[0].section, Section::IamCredentialReport);
+    assert_eq!(account.problems[0].resource, None);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "an archived snapshot must not be modified"
+    );
+}
+
+fn expect_refused(path: &Path, what: &str) -> SnapshotError {
+    match snapshot::read(path) {
+        Ok(_) => panic!("{what} was accepted"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.sqlite");
+    snapshot::write(&path, &demo()).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let e = expect_refused(&path, "a newer schema");
+    assert!(
+        matches!(e, SnapshotError::NewerSchema { found: 99, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("upgrade cloudkestrel"), "{e}");
+}
+
+#[test]
+fn foreign_corrupt_and_truncated_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    assert!(matches!(
+        expect_refused(&other, "a foreign SQLite file"),
+        SnapshotError::NotASnapshot { .. }
+    ));
+
+    let text = dir.path().join("text.sqlite");
+    std::fs::write(
+        &text,
+        "hello, I am not a database, but I am long enough to look like one maybe",
+    )
+    .unwrap();
+    let e = expect_refused(&text, "a text file");
+    assert!(
+        matches!(
+            e,
+            SnapshotError::NotASnapshot { .. } | SnapshotError::Corrupt { .. }
+        ),
+        "{e}"
+    );
+
+    let good = dir.path().join("good.sqlite");
+    snapshot::write(&good, &demo()).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    for cut in [100, 4096, bytes.len() / 2, bytes.len() - 4096] {
+        let t = dir.path().join(format!("cut{cut}.sqlite"));
+        std::fs::write(&t, &bytes[..cut]).unwrap();
+        expect_refused(&t, &format!("a file truncated to {cut} bytes"));
+    }
+
+    // A page overwritten in the middle.
+    let mut damaged = bytes.clone();
+    let mid = bytes.len() / 2;
+    damaged[mid..mid + 2048].iter_mut().for_each(|b| *b = 0xA5);
+    let d = dir.path().join("damaged.sqlite");
+    std::fs::write(&d, &damaged).unwrap();
+    expect_refused(&d, "a damaged file");
+
+    assert!(matches!(
+        expect_refused(&dir.path().join("absent.sqlite"), "a missing file"),
+        SnapshotError::NotFound { .. }
+    ));
+}
+
+#[test]
+fn no_secret_fields_exist_in_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    snapshot::write(&path, &demo()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")
+        .unwrap();
+    let ddl: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let ddl = ddl.join("\n").to_lowercase();
+    for word in ["secret", "session_token", "password TEXT"] {
+        assert!(
+            !ddl.contains(&word.to_lowercase()),
+            "the schema has a column like {word}"
+        );
+    }
+}
