@@ -88,7 +88,7 @@ fn fail(code: Exit, msg: impl std::fmt::Display) -> Exit {
 
 fn run_evaluate(
     paths: &[PathBuf],
-    targets_file: &PathBuf,
+    targets_file: &std::path::Path,
     snapshot_dir: &std::path::Path,
     report_dir: &std::path::Path,
 ) -> Exit {

@@ -401,11 +401,7 @@ impl StatementChange {
             ));
         }
         if expected.condition != actual.condition {
-            lines.push(format!(
-                "Condition: expected {} found {}",
-                show(&expected.condition),
-                show(&actual.condition)
-            ));
+            lines.extend(condition_diff(&expected.condition, &actual.condition));
         }
         StatementChange {
             expected: expected.clone(),
@@ -413,6 +409,58 @@ impl StatementChange {
             lines,
         }
     }
+}
+
+type Conditions = BTreeMap<String, BTreeMap<String, Values>>;
+
+/// One line per differing condition operator or key, e.g.
+/// `Condition NotIpAddress aws:sourceip: extra 203.0.113.10`.
+fn condition_diff(expected: &Conditions, actual: &Conditions) -> Vec<String> {
+    let list = |v: &Values| v.iter().cloned().collect::<Vec<_>>().join(", ");
+    let mut out = Vec::new();
+    let ops: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
+    for op in ops {
+        match (expected.get(op), actual.get(op)) {
+            (Some(e), Some(a)) => {
+                let keys: BTreeSet<&String> = e.keys().chain(a.keys()).collect();
+                for key in keys {
+                    match (e.get(key), a.get(key)) {
+                        (Some(ev), Some(av)) if ev != av => {
+                            let lost: Values = ev.difference(av).cloned().collect();
+                            let added: Values = av.difference(ev).cloned().collect();
+                            let mut parts = Vec::new();
+                            if !lost.is_empty() {
+                                parts.push(format!("missing {}", list(&lost)));
+                            }
+                            if !added.is_empty() {
+                                parts.push(format!("extra {}", list(&added)));
+                            }
+                            out.push(format!("Condition {op} {key}: {}", parts.join("; ")));
+                        }
+                        (Some(ev), None) => out.push(format!(
+                            "Condition {op} {key} = [{}] is missing from the account's copy",
+                            list(ev)
+                        )),
+                        (None, Some(av)) => out.push(format!(
+                            "Condition {op} {key} = [{}] is only in the account's copy",
+                            list(av)
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            (Some(e), None) => out.push(format!(
+                "Condition {op} {} is missing from the account's copy",
+                show(e)
+            )),
+            (None, Some(a)) => out.push(format!(
+                "Condition {op} {} is only in the account's copy",
+                show(a)
+            )),
+            (None, None) => {}
+        }
+    }
+    out
 }
 
 /// Compact JSON of a statement element; "none" when absent or empty.
@@ -532,7 +580,10 @@ mod tests {
         assert_eq!(d.changed.len(), 1);
         let text = d.to_string();
         assert!(
-            text.contains("BoolIfExists") && text.contains("\"Bool\""),
+            text.contains(
+                "Condition BoolIfExists {\"aws:multifactorauthpresent\":[\"false\"]} is missing"
+            ) && text
+                .contains("Condition Bool {\"aws:multifactorauthpresent\":[\"false\"]} is only in"),
             "{text}"
         );
     }

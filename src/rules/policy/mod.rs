@@ -67,7 +67,7 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
             ));
             continue;
         };
-        if user.attached_policies.iter().any(|a| *a == policy.arn) {
+        if user.attached_policies.contains(&policy.arn) {
             out.push(finding(
                 Status::Pass,
                 format!("{name} is attached to {} directly", user.name),
@@ -78,7 +78,7 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
             .groups
             .iter()
             .filter_map(|g| cx.account.group(g))
-            .filter(|g| g.attached_policies.iter().any(|a| *a == policy.arn))
+            .filter(|g| g.attached_policies.contains(&policy.arn))
             .map(|g| g.name.as_str())
             .collect();
         out.push(if via.is_empty() {
