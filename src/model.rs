@@ -140,6 +140,9 @@ pub struct InlinePolicy {
 pub struct ManagedPolicy {
     pub name: String,
     pub arn: String,
+    /// The policy's unique id (`ANPA…`): AWS Config names policies by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
     #[serde(default = "default_path")]
     pub path: String,
     pub default_version_id: String,

@@ -161,14 +161,15 @@ fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Resu
     }
     for p in &iam.policies {
         tx.execute(
-            "INSERT INTO iam_policies VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO iam_policies (arn, name, path, default_version_id, attachment_count, permissions_boundary_usage_count, policy_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 p.arn,
                 p.name,
                 p.path,
                 p.default_version_id,
                 p.attachment_count,
-                p.permissions_boundary_usage_count
+                p.permissions_boundary_usage_count,
+                p.policy_id
             ],
         )?;
         for v in &p.versions {
@@ -645,7 +646,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
     }
     let policies = rows(
         conn,
-        "SELECT arn, name, path, default_version_id, attachment_count, permissions_boundary_usage_count FROM iam_policies ORDER BY rowid",
+        "SELECT arn, name, path, default_version_id, attachment_count, permissions_boundary_usage_count, policy_id FROM iam_policies ORDER BY rowid",
         |r| {
             Ok(ManagedPolicy {
                 arn: r.get(0)?,
@@ -654,6 +655,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
                 default_version_id: r.get(3)?,
                 attachment_count: r.get(4)?,
                 permissions_boundary_usage_count: r.get(5)?,
+                policy_id: r.get(6)?,
                 versions: Vec::new(),
             })
         },

@@ -111,6 +111,10 @@ CREATE TABLE api_calls (operation TEXT PRIMARY KEY, count INTEGER NOT NULL);
 ALTER TABLE problems ADD COLUMN region TEXT;
 ALTER TABLE problems ADD COLUMN resource TEXT;
 "#,
+    // 3: AWS Config reports on policies by their id (ANPA…), so keep it.
+    r#"
+ALTER TABLE iam_policies ADD COLUMN policy_id TEXT;
+"#,
 ];
 
 /// The schema version this build writes and reads.

@@ -10,8 +10,9 @@ rule! {
     ///
     /// The local check reads the `<root_account>` row of the IAM credential report: a
     /// key exists in a slot when the report shows a creation date for it. If the report
-    /// has no root row, it falls back to `AccountAccessKeysPresent` of
-    /// GetAccountSummary (the CIS audit method). With neither, the result is `error`.
+    /// could not be read or has no root row, it falls back to `AccountAccessKeysPresent`
+    /// of GetAccountSummary (the CIS audit method), and says so. With neither, the
+    /// result is `error`.
     ///
     /// ## Why it matters
     /// The root user cannot be restricted by IAM policies. A root access key is a
@@ -47,7 +48,8 @@ rule! {
             default: Some("true"),
             doc: "Whether an existing but inactive root access key fails (default true)",
         }],
-        needs: &[Section::IamCredentialReport],
+        // Both sources are optional (one replaces the other); `check` decides.
+        needs: &[],
     };
 }
 
@@ -64,32 +66,48 @@ impl Rule for RootAccessKey {
         let id = account.metadata.account_id.clone();
         let finding = |status, msg: String| cx.finding(Check::Local, &arn, &id, status, msg);
         let inactive_fails = cx.spec.option_bool("InactiveKeyFails");
-        if let Some(root) = account.iam.credential_report.iter().find(|r| r.is_root()) {
-            return vec![from_root_row(root, inactive_fails, finding)];
+        let problems = |section| -> Vec<String> {
+            account
+                .section_problems(section)
+                .map(|p| format!("{} failed ({}: {})", p.operation, p.error_code, p.message))
+                .collect()
+        };
+        let report_problems = problems(Section::IamCredentialReport);
+        if report_problems.is_empty() {
+            if let Some(root) = account.iam.credential_report.iter().find(|r| r.is_root()) {
+                return vec![from_root_row(root, inactive_fails, finding)];
+            }
         }
-        // No root row: GetAccountSummary, unless that could not be read either.
-        if account
-            .section_problems(Section::IamAccountSummary)
-            .next()
-            .is_some()
-        {
+        let why = if report_problems.is_empty() {
+            "the credential report has no <root_account> row".to_string()
+        } else {
+            format!(
+                "the credential report could not be read ({})",
+                report_problems.join("; ")
+            )
+        };
+        let summary_problems = problems(Section::IamAccountSummary);
+        if !summary_problems.is_empty() {
             return vec![finding(
                 Status::Error,
-                "the credential report has no <root_account> row and GetAccountSummary could not be read: cannot decide".into(),
+                format!(
+                    "{why} and GetAccountSummary could not be read ({}): cannot decide",
+                    summary_problems.join("; ")
+                ),
             )];
         }
         match account.iam.account_summary.get("AccountAccessKeysPresent") {
             Some(0) => vec![finding(
                 Status::Pass,
-                "the root user has no access key (GetAccountSummary AccountAccessKeysPresent = 0)".into(),
+                format!("the root user has no access key (GetAccountSummary AccountAccessKeysPresent = 0; {why})"),
             )],
             Some(n) => vec![finding(
                 Status::Fail,
-                format!("the root user has an access key (GetAccountSummary AccountAccessKeysPresent = {n}); whether it is active is not known without the credential report's root row"),
+                format!("the root user has an access key (GetAccountSummary AccountAccessKeysPresent = {n}); whether it is active is not known because {why}"),
             )],
             None => vec![finding(
                 Status::Error,
-                "neither the credential report's <root_account> row nor GetAccountSummary's AccountAccessKeysPresent is in the snapshot: cannot decide".into(),
+                format!("{why} and GetAccountSummary's AccountAccessKeysPresent is not in the snapshot: cannot decide"),
             )],
         }
     }

@@ -43,10 +43,14 @@ fn deployed_rules<'a>(
     region: &'a ConfigRegion,
 ) -> impl Iterator<Item = &'a ConfigRule> {
     let id = cx.spec.rule.meta().source_identifier.unwrap_or_default();
-    region
-        .rules
-        .iter()
-        .filter(move |r| r.source_owner == "AWS" && r.source_identifier == id)
+    region.rules.iter().filter(move |r| {
+        r.source_owner == "AWS"
+            && r.source_identifier == id
+            && !r
+                .state
+                .as_deref()
+                .is_some_and(|s| s.starts_with("DELETING"))
+    })
 }
 
 /// InputParameters (a JSON string of string values) as a map.
@@ -177,7 +181,7 @@ fn resolve(cx: &Context<'_>, resource_type: &str, id: &str) -> (String, String) 
             .iam
             .policies
             .iter()
-            .find(|p| p.arn == id || p.name == id)
+            .find(|p| p.policy_id.as_deref() == Some(id) || p.arn == id || p.name == id)
             .map(|p| (p.arn.clone(), p.name.clone()))
             .unwrap_or_else(|| (id.to_string(), id.to_string())),
         "AWS::S3::Bucket" => (format!("arn:aws:s3:::{id}"), id.to_string()),

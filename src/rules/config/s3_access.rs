@@ -16,7 +16,7 @@
 use std::net::IpAddr;
 
 use crate::model::{Account, Bucket, Section};
-use crate::policy::{action_matches, normalize, Statement};
+use crate::policy::{normalize, Statement};
 use crate::rules::{Check, Context, Finding, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,28 +43,16 @@ impl Access {
         }
     }
 
-    /// Representative S3 actions; a statement whose actions match any of them gives
-    /// this access.
-    fn sample_actions(self) -> &'static [&'static str] {
+    /// The families of S3 actions that give this access, as lower-case name prefixes
+    /// (the S3 API's list of actions that could expose data publicly).
+    fn action_families(self) -> &'static [&'static str] {
         match self {
-            Access::Read => &[
-                "s3:GetObject",
-                "s3:GetObjectVersion",
-                "s3:ListBucket",
-                "s3:ListBucketVersions",
-                "s3:GetObjectAcl",
-                "s3:GetBucketPolicy",
-            ],
+            Access::Read => &["s3:get", "s3:list"],
             Access::Write => &[
-                "s3:PutObject",
-                "s3:DeleteObject",
-                "s3:DeleteObjectVersion",
-                "s3:PutObjectAcl",
-                "s3:PutBucketPolicy",
-                "s3:PutBucketAcl",
-                "s3:DeleteBucket",
-                "s3:AbortMultipartUpload",
-                "s3:RestoreObject",
+                "s3:put",
+                "s3:delete",
+                "s3:abortmultipartupload",
+                "s3:restoreobject",
             ],
         }
     }
@@ -105,18 +93,21 @@ fn is_fixed(value: &str) -> bool {
     !value.contains(['*', '?']) && !value.contains("${")
 }
 
-/// Whether a source-IP range is narrow enough to pin a statement.
+/// Whether a source-IP range is narrow enough to pin a statement: /8 or narrower for
+/// IPv4, /32 or narrower for IPv6, measured on the range itself (`10.0.0.0/1` is broad,
+/// whatever its first address). Every RFC 1918 range is /8 or narrower, so private
+/// ranges always pin.
 fn narrow_ip(value: &str) -> bool {
-    let (addr, prefix) = match value.split_once('/') {
-        Some((a, p)) => (a, p.parse::<u8>().ok()),
-        None => (value, None),
+    let net = match value.parse::<ipnet::IpNet>() {
+        Ok(n) => n,
+        Err(_) => match value.parse::<IpAddr>() {
+            Ok(ip) => ipnet::IpNet::from(ip),
+            Err(_) => return false,
+        },
     };
-    let Ok(ip) = addr.parse::<IpAddr>() else {
-        return false;
-    };
-    match ip {
-        IpAddr::V4(v4) => v4.is_private() || prefix.unwrap_or(32) >= 8,
-        IpAddr::V6(_) => prefix.unwrap_or(128) >= 32,
+    match net {
+        ipnet::IpNet::V4(n) => n.prefix_len() >= 8,
+        ipnet::IpNet::V6(n) => n.prefix_len() >= 32,
     }
 }
 
@@ -158,15 +149,40 @@ fn public_principal(s: &Statement) -> Option<&'static str> {
     None
 }
 
+/// Whether an action pattern (`*`/`?` wildcards) can match some action whose name
+/// starts with `prefix`: the pattern is matched against the prefix, and whatever of the
+/// pattern is left can always be satisfied by the rest of some action name.
+fn may_match_prefix(pattern: &str, prefix: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(b'*'), Some(_)) => go(&p[1..], s) || go(p, &s[1..]),
+            (Some(&c), Some(&x)) => (c == b'?' || c == x) && go(&p[1..], &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), prefix.as_bytes())
+}
+
+/// Whether a NotAction pattern excludes every action of a family: `*`, or a literal
+/// prefix of the family followed by `*` (`s3:*`, `s3:Get*`).
+fn excludes_family(pattern: &str, family: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(head) => !head.contains(['*', '?']) && family.starts_with(head),
+        None => false,
+    }
+}
+
+/// Whether the statement's actions give `access` (actions are already lower-case).
 fn grants(s: &Statement, access: Access) -> bool {
-    let samples = access.sample_actions();
+    let families = access.action_families();
     match (&s.action, &s.not_action) {
-        (Some(a), _) => samples
+        (Some(a), _) => families
             .iter()
-            .any(|x| a.iter().any(|p| action_matches(p, x))),
-        (None, Some(na)) => samples
+            .any(|f| a.iter().any(|p| may_match_prefix(p, f))),
+        (None, Some(na)) => families
             .iter()
-            .any(|x| !na.iter().any(|p| action_matches(p, x))),
+            .any(|f| !na.iter().any(|p| excludes_family(p, f))),
         _ => false,
     }
 }
@@ -317,13 +333,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn action_families() {
+        assert!(may_match_prefix("s3:getobjecttagging", "s3:get"));
+        assert!(may_match_prefix("s3:*object", "s3:get"));
+        assert!(may_match_prefix("*", "s3:put"));
+        assert!(may_match_prefix("s3:?ut*", "s3:put"));
+        assert!(!may_match_prefix("s3:putobject", "s3:get"));
+        assert!(!may_match_prefix("iam:*", "s3:get"));
+        assert!(excludes_family("s3:*", "s3:get"));
+        assert!(excludes_family("s3:get*", "s3:get"));
+        assert!(!excludes_family("s3:getobject", "s3:get"));
+        assert!(!excludes_family("s3:g?t*", "s3:get"));
+    }
+
+    #[test]
     fn ip_ranges() {
         assert!(narrow_ip("203.0.113.7"));
         assert!(narrow_ip("203.0.0.0/8"));
         assert!(!narrow_ip("0.0.0.0/0"));
         assert!(!narrow_ip("64.0.0.0/2"));
-        assert!(narrow_ip("10.0.0.0/7") || !narrow_ip("10.0.0.0/7"));
+        assert!(
+            !narrow_ip("10.0.0.0/1"),
+            "a private first address does not make a range narrow"
+        );
         assert!(narrow_ip("10.0.0.0/8"));
+        assert!(narrow_ip("192.168.0.0/16"));
+        assert!(!narrow_ip("not-an-ip"));
         assert!(!narrow_ip("2001:db8::/16"));
         assert!(narrow_ip("2001:db8::/48"));
     }

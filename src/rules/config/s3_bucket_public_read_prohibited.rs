@@ -33,8 +33,10 @@ rule! {
     /// - ACL permissions that count as read: `READ`, `FULL_CONTROL` (`READ_ACP` alone
     ///   exposes the ACL, not the data, and does not count). ACLs do not count under Object
     ///   Ownership `BucketOwnerEnforced`.
-    /// - Policy actions that count as read: `s3:Get*`, `s3:List*` and any pattern matching
-    ///   them (`s3:*`, `*`, `s3:Get?bject`); an Allow with `NotAction`
+    /// - Policy actions that count as read: every `s3:Get*` and `s3:List*` action (the
+    ///   S3 API's list of actions that can expose data) and any pattern that can match one
+    ///   (`s3:*`, `*`, `s3:*Object`); owner-only reads such as `s3:GetBucketPolicy` count
+    ///   too. An Allow with `NotAction`
     ///   counts when it leaves any of them allowed. Deny statements are not subtracted.
     /// - A statement is not public when a condition pins it to fixed values of the keys
     ///   S3 lists (`aws:SourceVpc`, `aws:SourceVpce`, `aws:SourceArn`, `aws:SourceAccount`,

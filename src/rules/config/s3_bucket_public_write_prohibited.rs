@@ -33,8 +33,10 @@ rule! {
     /// - ACL permissions that count as write: `WRITE`, `WRITE_ACP` (lets anyone
     ///   grant themselves everything), `FULL_CONTROL`. ACLs do not count under Object
     ///   Ownership `BucketOwnerEnforced`.
-    /// - Policy actions that count as write: `s3:Put*`, `s3:Delete*`, `s3:AbortMultipartUpload`,
-    ///   `s3:RestoreObject` and any pattern matching them (`s3:*`, `*`); an Allow with `NotAction`
+    /// - Policy actions that count as write: every `s3:Put*` and `s3:Delete*` action,
+    ///   `s3:AbortMultipartUpload`, `s3:RestoreObject` (the S3 API's list of actions that
+    ///   can expose data), and any pattern that can match one (`s3:*`, `*`); so
+    ///   `s3:PutLifecycleConfiguration` or `s3:PutBucketPolicy` count. An Allow with `NotAction`
     ///   counts when it leaves any of them allowed. Deny statements are not subtracted.
     /// - A statement is not public when a condition pins it to fixed values of the keys
     ///   S3 lists (`aws:SourceVpc`, `aws:SourceVpce`, `aws:SourceArn`, `aws:SourceAccount`,
