@@ -4,8 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+use cloudkestrel::collect::{self, Collected, Connection};
 use cloudkestrel::evaluate;
 use cloudkestrel::rules;
 use cloudkestrel::{fixture, snapshot, targets, Exit, EXIT_CODES};
@@ -22,8 +23,52 @@ struct Cli {
     command: Command,
 }
 
+/// Options shared by `collect` and `audit`.
+#[derive(Args)]
+struct CollectArgs {
+    /// The targets file
+    #[arg(long, default_value = "targets.json")]
+    targets: PathBuf,
+    /// Collect only this target (repeatable; default: every target)
+    #[arg(long = "target", value_name = "NAME")]
+    only: Vec<String>,
+    /// Where snapshots are written: <DIR>/<target>/<UTC timestamp>.sqlite
+    #[arg(long, default_value = "snapshots")]
+    snapshot_dir: PathBuf,
+    /// Send every request to this endpoint (moto, LocalStack); S3 then uses path-style URLs
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Regions to read AWS Config from (repeatable); a target's "Regions" win
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// How many targets are collected at once
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Attempts per request, retries included (the SDK's standard retry strategy)
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    max_attempts: u32,
+    /// Print only errors
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// More detail (-v, -vv); secrets are never logged
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Read each target's IAM, AWS Config and S3 state into a new snapshot
+    #[command(after_help = EXIT_CODES)]
+    Collect(CollectArgs),
+    /// Collect, then evaluate the new snapshots (what `python3 cloudkestrel.py` did)
+    #[command(after_help = EXIT_CODES)]
+    Audit {
+        #[command(flatten)]
+        collect: CollectArgs,
+        /// Where <target>.html and <target>.json are written
+        #[arg(long, default_value = "reports")]
+        report_dir: PathBuf,
+    },
     /// Evaluate snapshots against the rules in targets.json and write reports
     #[command(after_help = EXIT_CODES)]
     Evaluate {
@@ -69,6 +114,11 @@ enum SnapshotCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
+        Command::Collect(args) => run_collect(&args, None),
+        Command::Audit {
+            collect,
+            report_dir,
+        } => run_collect(&collect, Some(&report_dir)),
         Command::Evaluate {
             snapshots,
             targets,
@@ -104,11 +154,20 @@ fn run_evaluate(
             Err(e) => return fail(Exit::Usage, e),
         }
     };
-    let outcomes = evaluate::run(&targets, &jobs, report_dir);
+    let mut exit = print_outcomes(&evaluate::run(&targets, &jobs, report_dir));
+    for u in &unreadable {
+        exit = exit.worst(Exit::Incomplete);
+        eprintln!("error: {}: cannot evaluate: {}", u.path.display(), u.error);
+    }
+    exit
+}
+
+/// Prints the terminal summary of an evaluation; returns the combined exit code.
+fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
     let mut exit = Exit::Pass;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    for o in &outcomes {
+    for o in outcomes {
         exit = exit.worst(o.exit);
         let s = o.summary;
         let _ = writeln!(
@@ -163,9 +222,180 @@ fn run_evaluate(
             eprintln!("error: {}: {p}", o.target);
         }
     }
-    for u in &unreadable {
-        exit = exit.worst(Exit::Incomplete);
-        eprintln!("error: {}: cannot evaluate: {}", u.path.display(), u.error);
+    exit
+}
+
+fn init_logging(quiet: bool, verbose: u8) {
+    // The AWS SDK's own logs stay at warn: its debug output can carry request headers.
+    let ours = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("warn,cloudkestrel={ours}"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit {
+    init_logging(args.quiet, args.verbose);
+    let targets = match targets::load(&args.targets) {
+        Ok(t) => t,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    for name in &args.only {
+        if targets.get(name).is_none() {
+            let names: Vec<&str> = targets.targets.iter().map(|t| t.name.as_str()).collect();
+            let hint = names
+                .iter()
+                .max_by(|a, b| {
+                    strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b))
+                })
+                .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
+                .map(|n| format!(" Did you mean {n}?"))
+                .unwrap_or_default();
+            return fail(
+                Exit::Usage,
+                format!(
+                    "--target {name}: {} defines no such target.{hint} Targets: {}",
+                    args.targets.display(),
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    let selected: Vec<&targets::Target> = targets
+        .targets
+        .iter()
+        .filter(|t| args.only.is_empty() || args.only.contains(&t.name))
+        .collect();
+    let conn = Connection {
+        endpoint_url: args.endpoint_url.clone().filter(|u| !u.is_empty()),
+        regions: args.regions.clone(),
+        max_attempts: args.max_attempts,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                Exit::Incomplete,
+                format!("cannot start the async runtime: {e}"),
+            )
+        }
+    };
+    let bars = progress_bars(&selected, args.quiet);
+    let progress = |target: &str, step: &str| match bars.as_ref().and_then(|(_, b)| b.get(target)) {
+        Some(bar) => bar.set_message(step.to_string()),
+        None => tracing::info!("{target}: {step}"),
+    };
+    let collected = runtime.block_on(collect::collect_all(
+        &selected,
+        &conn,
+        &args.snapshot_dir,
+        args.jobs,
+        &progress,
+    ));
+    if let Some((multi, bars)) = bars {
+        bars.values().for_each(|b| b.finish_and_clear());
+        let _ = multi.clear();
+    }
+    let mut exit = Exit::Pass;
+    for c in &collected {
+        exit = exit.worst(print_collected(c, args.quiet));
+    }
+    let Some(report_dir) = report_dir else {
+        return exit;
+    };
+    // audit: evaluate exactly the snapshots just written; a target whose snapshot
+    // could not be written gets an error report, never an older snapshot.
+    let jobs: Vec<evaluate::Job> = collected
+        .iter()
+        .map(|c| evaluate::Job {
+            target: c.target.clone(),
+            snapshot: c.snapshot.clone(),
+        })
+        .collect();
+    exit.worst(print_outcomes(&evaluate::run(&targets, &jobs, report_dir)))
+}
+
+type Bars = (
+    indicatif::MultiProgress,
+    std::collections::HashMap<String, indicatif::ProgressBar>,
+);
+
+/// A spinner per target on a terminal; `None` (plain log lines) otherwise.
+fn progress_bars(targets: &[&targets::Target], quiet: bool) -> Option<Bars> {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let multi = indicatif::MultiProgress::new();
+    let style =
+        indicatif::ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
+            .ok()?;
+    let bars = targets
+        .iter()
+        .map(|t| {
+            let bar = multi.add(indicatif::ProgressBar::new_spinner());
+            bar.set_style(style.clone());
+            bar.set_prefix(t.name.clone());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            (t.name.clone(), bar)
+        })
+        .collect();
+    Some((multi, bars))
+}
+
+/// One line per target: requests, time, problems. Returns the target's exit code.
+fn print_collected(c: &Collected, quiet: bool) -> Exit {
+    let mut exit = if c.problems.is_empty() {
+        Exit::Pass
+    } else {
+        Exit::Incomplete
+    };
+    if !quiet {
+        println!(
+            "collected {}: account {}, {} requests in {:.2} s, {} problem(s){}",
+            c.target,
+            c.account_id,
+            c.requests,
+            c.elapsed.as_secs_f64(),
+            c.problems.len(),
+            c.snapshot
+                .as_ref()
+                .map(|p| format!(" → {}", p.display()))
+                .unwrap_or_default()
+        );
+    }
+    for p in &c.problems {
+        eprintln!(
+            "warning: {}: {} {} failed ({}{}{}): {}",
+            c.target,
+            p.section.as_str(),
+            p.operation,
+            p.error_code,
+            p.region
+                .as_deref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default(),
+            p.resource
+                .as_deref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default(),
+            p.message
+        );
+    }
+    if let Some(e) = &c.write_error {
+        eprintln!("error: {}: {e}", c.target);
+        exit = Exit::Incomplete;
     }
     exit
 }

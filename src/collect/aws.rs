@@ -1,0 +1,304 @@
+//! Reaching one target: credentials, SDK configuration, request counting, and turning
+//! SDK errors into [`Problem`]s.
+//!
+//! Secrets stay in the SDK's credential types: nothing here formats them, and the
+//! SDK's own tracing is capped at `warn` (see main.rs) because its debug output can
+//! include request headers.
+
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::model::{Problem, Section};
+use crate::targets::Target;
+
+/// How collection reaches AWS, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// One endpoint for every service (moto, LocalStack); S3 then uses path-style URLs.
+    pub endpoint_url: Option<String>,
+    /// Regions from `--region`; a target's own `Regions` win.
+    pub regions: Vec<String>,
+    /// Attempts per request, retries included (the SDK's standard retry strategy).
+    pub max_attempts: u32,
+}
+
+/// Counts every HTTP request the SDK sends (retries included), by `service:Operation`.
+#[derive(Debug, Clone, Default)]
+pub struct ApiCounter {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl ApiCounter {
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.counts.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+
+    /// The interceptor for one service's client.
+    pub fn for_service(&self, service: &'static str) -> CountingInterceptor {
+        CountingInterceptor {
+            service,
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CountingInterceptor {
+    service: &'static str,
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl Intercept for CountingInterceptor {
+    fn name(&self) -> &'static str {
+        "CloudKestrelApiCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        if let Ok(mut m) = self.counts.lock() {
+            *m.entry(format!("{}:{op}", self.service)).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Why a target's credentials could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CredentialsError(pub String);
+
+/// The SDK configuration for a target, in its home region.
+pub async fn sdk_config(
+    target: &Target,
+    conn: &Connection,
+    region: &str,
+) -> Result<SdkConfig, CredentialsError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(RetryConfig::standard().with_max_attempts(conn.max_attempts.max(1)))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        );
+    if let Some(url) = &conn.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(profile) = &target.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(c) = &target.credentials {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    CredentialsError(format!(
+                        "environment variable {name} (Credentials of target {}) is not set",
+                        target.name
+                    ))
+                })
+        };
+        let key = var(&c.access_key_id_var)?;
+        let secret = var(&c.secret_access_key_var)?;
+        loader =
+            loader.credentials_provider(Credentials::new(key, secret, None, None, "targets.json"));
+    }
+    let base = loader.load().await;
+    let Some(role_arn) = &target.role_arn else {
+        return Ok(base);
+    };
+    let mut assume = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name("cloudkestrel")
+        .region(Region::new(region.to_string()));
+    if let Some(id) = &target.external_id {
+        assume = assume.external_id(id);
+    }
+    let provider = assume.configure(&base).build().await;
+    Ok(base
+        .into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build())
+}
+
+/// A problem from an SDK error: the AWS error code where there is one, otherwise what
+/// kind of failure it was (timeout, connection, malformed response).
+pub fn problem<E, R>(section: Section, operation: &str, err: &SdkError<E, R>) -> Problem
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let (code, message) = match err {
+        SdkError::ServiceError(s) => (
+            s.err().code().unwrap_or("UnknownServiceError").to_string(),
+            s.err()
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| error_chain(err)),
+        ),
+        SdkError::TimeoutError(_) => ("Timeout".to_string(), error_chain(err)),
+        SdkError::DispatchFailure(_) => ("ConnectionFailure".to_string(), error_chain(err)),
+        SdkError::ResponseError(_) => ("MalformedResponse".to_string(), error_chain(err)),
+        SdkError::ConstructionFailure(_) => {
+            ("RequestConstructionFailure".to_string(), error_chain(err))
+        }
+        _ => ("Unknown".to_string(), error_chain(err)),
+    };
+    Problem {
+        section,
+        operation: operation.to_string(),
+        error_code: code,
+        message,
+        region: None,
+        resource: None,
+    }
+}
+
+/// The error and its sources, on one line.
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut src = err.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}
+
+/// A problem that is not an SDK error (a malformed document, a missing field).
+pub fn malformed(section: Section, operation: &str, message: impl Into<String>) -> Problem {
+    Problem {
+        section,
+        operation: operation.to_string(),
+        error_code: "MalformedResponse".to_string(),
+        message: message.into(),
+        region: None,
+        resource: None,
+    }
+}
+
+/// The AWS error code of an SDK error, if it is a service error.
+pub fn code_of<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+/// smithy → chrono.
+pub fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// S3 Control endpoint for `--endpoint-url`: the SDK would put the account id in front
+/// of the host (`123456789012.127.0.0.1`), which does not resolve for a local endpoint.
+#[derive(Debug)]
+pub struct FixedS3ControlEndpoint(pub String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedS3ControlEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_smithy_types::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
+
+/// Every service client a collection needs, each counting its requests.
+#[derive(Clone)]
+pub struct Clients {
+    pub sdk: SdkConfig,
+    pub counter: ApiCounter,
+    pub endpoint_url: Option<String>,
+    pub sts: aws_sdk_sts::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub s3control: aws_sdk_s3control::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: SdkConfig, endpoint_url: Option<String>) -> Self {
+        let counter = ApiCounter::default();
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(counter.for_service("sts"))
+                .build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&sdk)
+                .interceptor(counter.for_service("iam"))
+                .build(),
+        );
+        let mut s3c = aws_sdk_s3control::config::Builder::from(&sdk)
+            .interceptor(counter.for_service("s3control"));
+        if let Some(url) = &endpoint_url {
+            s3c = s3c.endpoint_resolver(FixedS3ControlEndpoint(url.clone()));
+        }
+        let s3control = aws_sdk_s3control::Client::from_conf(s3c.build());
+        Clients {
+            sdk,
+            counter,
+            endpoint_url,
+            sts,
+            iam,
+            s3control,
+        }
+    }
+
+    pub fn config(&self, region: &str) -> aws_sdk_config::Client {
+        aws_sdk_config::Client::from_conf(
+            aws_sdk_config::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .interceptor(self.counter.for_service("config"))
+                .build(),
+        )
+    }
+
+    /// An S3 client for `region`; path-style addressing with a custom endpoint.
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .force_path_style(self.endpoint_url.is_some())
+                .interceptor(self.counter.for_service("s3"))
+                .build(),
+        )
+    }
+}

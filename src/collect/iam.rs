@@ -1,0 +1,427 @@
+//! IAM and STS: a constant number of requests whatever the number of users.
+//! GetAccountAuthorizationDetails (paginated) gives users, groups, roles and customer
+//! managed policies with every version; the credential report gives every user's
+//! password, MFA and access-key state in one CSV.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_iam::types::{EntityType, ReportStateType};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::aws::{code_of, malformed, problem, to_chrono};
+use crate::model::*;
+use crate::policy::parse_document;
+
+/// (account id, caller ARN) from STS.
+pub async fn collect_identity(sts: &aws_sdk_sts::Client) -> Result<(String, String), Problem> {
+    let out = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| problem(Section::Identity, "sts:GetCallerIdentity", &e))?;
+    match (out.account(), out.arn()) {
+        (Some(a), Some(arn)) => Ok((a.to_string(), arn.to_string())),
+        _ => Err(malformed(
+            Section::Identity,
+            "sts:GetCallerIdentity",
+            "no Account or Arn in the answer",
+        )),
+    }
+}
+
+fn document(text: Option<&str>, op: &str, what: &str) -> Result<Value, Problem> {
+    let text = text.ok_or_else(|| {
+        malformed(
+            Section::IamAuthorization,
+            op,
+            format!("{what}: no policy document"),
+        )
+    })?;
+    parse_document(text)
+        .map_err(|e| malformed(Section::IamAuthorization, op, format!("{what}: {e}")))
+}
+
+fn date(
+    t: Option<&aws_smithy_types::DateTime>,
+    op: &str,
+    what: &str,
+) -> Result<DateTime<Utc>, Problem> {
+    t.and_then(to_chrono).ok_or_else(|| {
+        malformed(
+            Section::IamAuthorization,
+            op,
+            format!("{what}: no creation date"),
+        )
+    })
+}
+
+/// Users, groups, roles and customer managed policies, in as few pages as IAM allows.
+pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<Iam, Problem> {
+    const OP: &str = "iam:GetAccountAuthorizationDetails";
+    let mut pages = iam
+        .get_account_authorization_details()
+        .filter(EntityType::User)
+        .filter(EntityType::Group)
+        .filter(EntityType::Role)
+        .filter(EntityType::LocalManagedPolicy)
+        .into_paginator()
+        .send();
+    let mut out = Iam::default();
+    let inline = |list: &[aws_sdk_iam::types::PolicyDetail],
+                  owner: &str|
+     -> Result<Vec<InlinePolicy>, Problem> {
+        list.iter()
+            .map(|p| {
+                let name = p.policy_name().unwrap_or_default().to_string();
+                Ok(InlinePolicy {
+                    document: document(
+                        p.policy_document(),
+                        OP,
+                        &format!("inline policy {name} of {owner}"),
+                    )?,
+                    name,
+                })
+            })
+            .collect()
+    };
+    let arns = |list: &[aws_sdk_iam::types::AttachedPolicy]| -> Vec<String> {
+        list.iter()
+            .filter_map(|a| a.policy_arn().map(str::to_string))
+            .collect()
+    };
+    // Every page is checked: an error on page 3 is a problem, not a shorter list.
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| problem(Section::IamAuthorization, OP, &e))?;
+        for u in page.user_detail_list() {
+            let name = u.user_name().unwrap_or_default().to_string();
+            out.users.push(User {
+                arn: u.arn().unwrap_or_default().to_string(),
+                user_id: u.user_id().unwrap_or_default().to_string(),
+                path: u.path().unwrap_or("/").to_string(),
+                created: date(u.create_date(), OP, &format!("user {name}"))?,
+                groups: u.group_list().to_vec(),
+                attached_policies: arns(u.attached_managed_policies()),
+                inline_policies: inline(u.user_policy_list(), &name)?,
+                permissions_boundary: u
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                name,
+            });
+        }
+        for g in page.group_detail_list() {
+            let name = g.group_name().unwrap_or_default().to_string();
+            out.groups.push(Group {
+                arn: g.arn().unwrap_or_default().to_string(),
+                path: g.path().unwrap_or("/").to_string(),
+                attached_policies: arns(g.attached_managed_policies()),
+                inline_policies: inline(g.group_policy_list(), &name)?,
+                name,
+            });
+        }
+        for r in page.role_detail_list() {
+            let name = r.role_name().unwrap_or_default().to_string();
+            out.roles.push(Role {
+                arn: r.arn().unwrap_or_default().to_string(),
+                path: r.path().unwrap_or("/").to_string(),
+                attached_policies: arns(r.attached_managed_policies()),
+                inline_policies: inline(r.role_policy_list(), &name)?,
+                trust_policy: r
+                    .assume_role_policy_document()
+                    .map(|d| document(Some(d), OP, &format!("trust policy of role {name}")))
+                    .transpose()?,
+                permissions_boundary: r
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                name,
+            });
+        }
+        for p in page.policies() {
+            let arn = p.arn().unwrap_or_default().to_string();
+            // moto leaves PolicyName out; the ARN's last segment is the name.
+            let name = p
+                .policy_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_string());
+            let versions = p
+                .policy_version_list()
+                .iter()
+                .map(|v| {
+                    let id = v.version_id().unwrap_or_default().to_string();
+                    Ok(PolicyVersion {
+                        created: v.create_date().and_then(to_chrono),
+                        document: document(
+                            v.document(),
+                            OP,
+                            &format!("policy {name} version {id}"),
+                        )?,
+                        version_id: id,
+                    })
+                })
+                .collect::<Result<Vec<_>, Problem>>()?;
+            let default_version_id = p
+                .default_version_id()
+                .map(str::to_string)
+                .or_else(|| {
+                    p.policy_version_list()
+                        .iter()
+                        .find(|v| v.is_default_version())
+                        .and_then(|v| v.version_id().map(str::to_string))
+                })
+                .ok_or_else(|| {
+                    malformed(
+                        Section::IamAuthorization,
+                        OP,
+                        format!("policy {name}: no default version"),
+                    )
+                })?;
+            out.policies.push(ManagedPolicy {
+                policy_id: p.policy_id().map(str::to_string),
+                path: p.path().unwrap_or("/").to_string(),
+                default_version_id,
+                attachment_count: p.attachment_count().unwrap_or_default() as i64,
+                permissions_boundary_usage_count: p
+                    .permissions_boundary_usage_count()
+                    .unwrap_or_default() as i64,
+                versions,
+                name,
+                arn,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Asks IAM for a fresh credential report and waits for it, with a bounded backoff:
+/// IAM generates it asynchronously (at most every 4 hours a new one).
+pub async fn collect_credential_report(
+    iam: &aws_sdk_iam::Client,
+) -> Result<Vec<CredentialReportRow>, Problem> {
+    const GEN: &str = "iam:GenerateCredentialReport";
+    const GET: &str = "iam:GetCredentialReport";
+    let mut delay = Duration::from_millis(200);
+    let mut waited = Duration::ZERO;
+    loop {
+        let out = iam
+            .generate_credential_report()
+            .send()
+            .await
+            .map_err(|e| problem(Section::IamCredentialReport, GEN, &e))?;
+        if out.state() == Some(&ReportStateType::Complete) {
+            break;
+        }
+        if waited >= Duration::from_secs(60) {
+            return Err(Problem {
+                error_code: "ReportNotReady".into(),
+                ..malformed(
+                    Section::IamCredentialReport,
+                    GEN,
+                    "the credential report was not ready after 60 s",
+                )
+            });
+        }
+        tokio::time::sleep(delay).await;
+        waited += delay;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    let out = iam
+        .get_credential_report()
+        .send()
+        .await
+        .map_err(|e| problem(Section::IamCredentialReport, GET, &e))?;
+    let content = out.content().ok_or_else(|| {
+        malformed(
+            Section::IamCredentialReport,
+            GET,
+            "the answer has no report content",
+        )
+    })?;
+    parse_credential_report(content.as_ref())
+        .map_err(|e| malformed(Section::IamCredentialReport, GET, e))
+}
+
+fn report_date(v: &str) -> Result<Option<DateTime<Utc>>, String> {
+    match v {
+        "" | "N/A" | "no_information" | "not_supported" => Ok(None),
+        _ => DateTime::parse_from_rfc3339(v)
+            .map(|d| Some(d.with_timezone(&Utc)))
+            .map_err(|e| format!("{v:?} is not a date: {e}")),
+    }
+}
+
+/// Parses the credential report CSV (22 standard columns, by header name).
+pub fn parse_credential_report(csv_bytes: &[u8]) -> Result<Vec<CredentialReportRow>, String> {
+    let mut reader = csv::Reader::from_reader(csv_bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("credential report: {e}"))?
+        .clone();
+    let idx = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("credential report: no column {name}"))
+    };
+    let cols = [
+        "user",
+        "arn",
+        "user_creation_time",
+        "password_enabled",
+        "password_last_used",
+        "password_last_changed",
+        "mfa_active",
+        "access_key_1_active",
+        "access_key_1_last_rotated",
+        "access_key_1_last_used_date",
+        "access_key_2_active",
+        "access_key_2_last_rotated",
+        "access_key_2_last_used_date",
+    ];
+    let pos: BTreeMap<&str, usize> = cols
+        .iter()
+        .map(|c| Ok((*c, idx(c)?)))
+        .collect::<Result<_, String>>()?;
+    let mut rows = Vec::new();
+    for (line, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| format!("credential report line {}: {e}", line + 2))?;
+        let get = |c: &str| rec.get(pos[c]).unwrap_or_default();
+        let at = |c: &str| {
+            report_date(get(c))
+                .map_err(|e| format!("credential report line {}, {c}: {e}", line + 2))
+        };
+        let flag = |c: &str| get(c) == "true";
+        let slot = |n: u8| -> Result<Option<AccessKeySlot>, String> {
+            Ok(
+                at(&format!("access_key_{n}_last_rotated"))?.map(|last_rotated| AccessKeySlot {
+                    active: flag(&format!("access_key_{n}_active")),
+                    last_rotated,
+                    last_used: None,
+                }),
+            )
+        };
+        let with_used = |n: u8| -> Result<Option<AccessKeySlot>, String> {
+            let used = at(&format!("access_key_{n}_last_used_date"))?;
+            Ok(slot(n)?.map(|s| AccessKeySlot {
+                last_used: used,
+                ..s
+            }))
+        };
+        let user = get("user").to_string();
+        rows.push(CredentialReportRow {
+            arn: get("arn").to_string(),
+            user_creation_time: at("user_creation_time")?.ok_or_else(|| {
+                format!("credential report line {}: no user_creation_time", line + 2)
+            })?,
+            password_enabled: flag("password_enabled"),
+            password_last_used: at("password_last_used")?,
+            password_last_changed: at("password_last_changed")?,
+            mfa_active: flag("mfa_active"),
+            access_key_1: with_used(1)?,
+            access_key_2: with_used(2)?,
+            user,
+        });
+    }
+    Ok(rows)
+}
+
+pub async fn collect_account_summary(
+    iam: &aws_sdk_iam::Client,
+) -> Result<BTreeMap<String, i64>, Problem> {
+    let out = iam
+        .get_account_summary()
+        .send()
+        .await
+        .map_err(|e| problem(Section::IamAccountSummary, "iam:GetAccountSummary", &e))?;
+    Ok(out
+        .summary_map()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.as_str().to_string(), *v as i64))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// The password policy; `None` when the account has none (NoSuchEntity is data).
+pub async fn collect_password_policy(iam: &aws_sdk_iam::Client) -> Result<Option<Value>, Problem> {
+    const OP: &str = "iam:GetAccountPasswordPolicy";
+    match iam.get_account_password_policy().send().await {
+        Ok(out) => Ok(out.password_policy().map(|p| {
+            serde_json::json!({
+                "MinimumPasswordLength": p.minimum_password_length(),
+                "RequireSymbols": p.require_symbols(),
+                "RequireNumbers": p.require_numbers(),
+                "RequireUppercaseCharacters": p.require_uppercase_characters(),
+                "RequireLowercaseCharacters": p.require_lowercase_characters(),
+                "AllowUsersToChangePassword": p.allow_users_to_change_password(),
+                "ExpirePasswords": p.expire_passwords(),
+                "MaxPasswordAge": p.max_password_age(),
+                "PasswordReusePrevention": p.password_reuse_prevention(),
+                "HardExpiry": p.hard_expiry(),
+            })
+        })),
+        Err(e)
+            if code_of(&e) == Some("NoSuchEntity")
+                || e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(problem(Section::IamPasswordPolicy, OP, &e)),
+    }
+}
+
+pub async fn collect_virtual_mfa(
+    iam: &aws_sdk_iam::Client,
+) -> Result<Vec<VirtualMfaDevice>, Problem> {
+    const OP: &str = "iam:ListVirtualMFADevices";
+    let mut pages = iam.list_virtual_mfa_devices().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| problem(Section::IamVirtualMfa, OP, &e))?;
+        for d in page.virtual_mfa_devices() {
+            out.push(VirtualMfaDevice {
+                serial_number: d.serial_number().to_string(),
+                user_arn: d.user().map(|u| u.arn().to_string()),
+                enabled_at: d.enable_date().and_then(to_chrono),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated";
+
+    #[test]
+    fn parses_root_and_users() {
+        let csv = format!(
+            "{HEADER}\n\
+<root_account>,arn:aws:iam::111122223333:root,2019-05-01T00:00:00+00:00,not_supported,2026-06-01T12:00:00+00:00,not_supported,not_supported,true,false,2019-05-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n\
+bob,arn:aws:iam::111122223333:user/bob,2025-01-01T00:00:00+00:00,true,no_information,2025-01-01T00:00:00+00:00,N/A,false,true,2025-01-02T00:00:00+00:00,2026-11-01T10:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+        );
+        let rows = parse_credential_report(csv.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        let root = &rows[0];
+        assert!(root.is_root() && root.mfa_active && !root.password_enabled);
+        let k = root.access_key_1.as_ref().unwrap();
+        assert!(!k.active && k.last_used.is_none());
+        assert!(root.access_key_2.is_none());
+        let bob = &rows[1];
+        assert!(bob.password_enabled && bob.password_last_used.is_none());
+        assert!(bob.access_key_1.as_ref().unwrap().last_used.is_some());
+    }
+
+    #[test]
+    fn malformed_reports_are_errors() {
+        assert!(parse_credential_report(b"user,arn\nbob,x\n").is_err());
+        let bad_date = format!("{HEADER}\nbob,arn,yesterday,true,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n");
+        assert!(parse_credential_report(bad_date.as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,270 @@
+//! `collect`: one target's IAM, AWS Config and S3 state into a snapshot.
+//!
+//! Services are read concurrently; every failure becomes a [`Problem`] in the snapshot
+//! (so the rules that needed that data report `error`), never an empty list that would
+//! pass. Retries are the SDK's standard strategy.
+
+// A Problem is the error of every collector: large, but built at most once per section
+// and request, never on a hot path.
+#![allow(clippy::result_large_err)]
+
+pub mod aws;
+pub mod config;
+pub mod iam;
+pub mod s3;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::stream::{self, StreamExt};
+
+use self::aws::Clients;
+pub use self::aws::Connection;
+use crate::model::{Account, AwsConfig, Iam, Metadata, Problem, Section, S3};
+use crate::targets::Target;
+
+/// What happened to one target.
+#[derive(Debug)]
+pub struct Collected {
+    pub target: String,
+    pub account_id: String,
+    /// The snapshot written, if it could be written.
+    pub snapshot: Option<PathBuf>,
+    pub requests: u64,
+    pub elapsed: Duration,
+    pub problems: Vec<Problem>,
+    pub write_error: Option<String>,
+}
+
+/// The regions to read AWS Config from: the target's `Regions`, else `--region`, else
+/// the SDK's default region (environment, profile), else us-east-1.
+pub async fn regions_for(target: &Target, conn: &Connection) -> Vec<String> {
+    if !target.regions.is_empty() {
+        return target.regions.clone();
+    }
+    if !conn.regions.is_empty() {
+        return conn.regions.clone();
+    }
+    let mut chain = aws_config::default_provider::region::DefaultRegionChain::builder();
+    if let Some(p) = &target.profile {
+        chain = chain.profile_name(p);
+    }
+    match chain.build().region().await {
+        Some(r) => vec![r.to_string()],
+        None => vec!["us-east-1".to_string()],
+    }
+}
+
+/// Reads one account. Never fails: what could not be read is in `problems`.
+pub async fn collect_account(
+    target: &Target,
+    conn: &Connection,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Account {
+    let collected_at = Utc::now();
+    let regions = regions_for(target, conn).await;
+    let home = regions[0].clone();
+    let mut account = Account {
+        metadata: Metadata {
+            target: target.name.clone(),
+            account_id: "unknown".into(),
+            caller_arn: String::new(),
+            collected_at,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            regions: regions.clone(),
+        },
+        iam: Iam::default(),
+        config: AwsConfig::default(),
+        s3: S3::default(),
+        problems: Vec::new(),
+        api_calls: Default::default(),
+    };
+    let sdk = match aws::sdk_config(target, conn, &home).await {
+        Ok(s) => s,
+        Err(e) => {
+            account.problems.push(Problem {
+                section: Section::Identity,
+                operation: "credentials".into(),
+                error_code: "MissingCredentials".into(),
+                message: e.0,
+                region: None,
+                resource: None,
+            });
+            return account;
+        }
+    };
+    let clients = Clients::new(sdk, conn.endpoint_url.clone());
+    progress("identity");
+    match iam::collect_identity(&clients.sts).await {
+        Ok((id, arn)) => {
+            account.metadata.account_id = id;
+            account.metadata.caller_arn = arn;
+        }
+        Err(p) => {
+            // Without the account's identity nothing else can be attributed to it.
+            account.problems.push(p);
+            account.api_calls = clients.counter.snapshot();
+            return account;
+        }
+    }
+    let audited: Vec<&str> = target
+        .rules
+        .iter()
+        .filter_map(|r| r.rule.meta().source_identifier)
+        .collect();
+    progress("IAM, AWS Config, S3");
+    let account_id = account.metadata.account_id.clone();
+    let (iam_part, config_part, s3_part) = tokio::join!(
+        collect_iam(&clients),
+        collect_config(&clients, &regions, &audited),
+        collect_s3(&clients, &home, &account_id),
+    );
+    let (iam_data, mut problems) = iam_part;
+    let (config_data, p) = config_part;
+    problems.extend(p);
+    let (s3_data, p) = s3_part;
+    problems.extend(p);
+    account.iam = iam_data;
+    account.config = config_data;
+    account.s3 = s3_data;
+    account.problems.extend(problems);
+    account.api_calls = clients.counter.snapshot();
+    account
+}
+
+async fn collect_iam(c: &Clients) -> (Iam, Vec<Problem>) {
+    let (details, report, summary, password, mfa) = tokio::join!(
+        iam::collect_authorization_details(&c.iam),
+        iam::collect_credential_report(&c.iam),
+        iam::collect_account_summary(&c.iam),
+        iam::collect_password_policy(&c.iam),
+        iam::collect_virtual_mfa(&c.iam),
+    );
+    let mut problems = Vec::new();
+    let mut out = details.unwrap_or_else(|p| {
+        problems.push(p);
+        Iam::default()
+    });
+    match report {
+        Ok(r) => out.credential_report = r,
+        Err(p) => problems.push(p),
+    }
+    match summary {
+        Ok(s) => out.account_summary = s,
+        Err(p) => problems.push(p),
+    }
+    match password {
+        Ok(p) => out.password_policy = p,
+        Err(p) => problems.push(p),
+    }
+    match mfa {
+        Ok(m) => out.virtual_mfa_devices = m,
+        Err(p) => problems.push(p),
+    }
+    (out, problems)
+}
+
+async fn collect_config(
+    c: &Clients,
+    regions: &[String],
+    audited: &[&str],
+) -> (AwsConfig, Vec<Problem>) {
+    let results: Vec<_> = stream::iter(regions)
+        .map(|r| async move { config::collect_region(&c.config(r), r, audited).await })
+        .buffered(4)
+        .collect()
+        .await;
+    let mut out = AwsConfig::default();
+    let mut problems = Vec::new();
+    for (region, p) in results {
+        out.regions.push(region);
+        problems.extend(p);
+    }
+    (out, problems)
+}
+
+async fn collect_s3(c: &Clients, home: &str, account_id: &str) -> (S3, Vec<Problem>) {
+    let home_client = c.s3(home);
+    let (pab, listed) = tokio::join!(
+        s3::collect_account_public_access_block(&c.s3control, account_id),
+        s3::list_buckets(&home_client),
+    );
+    let mut problems = Vec::new();
+    let mut out = S3::default();
+    match pab {
+        Ok(p) => out.account_public_access_block = p,
+        Err(p) => problems.push(p),
+    }
+    match listed {
+        Ok(listed) => {
+            let (buckets, p) = s3::collect_buckets(&home_client, listed, |r| c.s3(r)).await;
+            out.buckets = buckets;
+            problems.extend(p);
+        }
+        Err(p) => problems.push(p),
+    }
+    (out, problems)
+}
+
+/// `<dir>/<target>/<UTC timestamp>.sqlite`, named when written.
+fn snapshot_path(dir: &Path, target: &str) -> PathBuf {
+    let base = dir.join(target);
+    loop {
+        let name = format!("{}.sqlite", Utc::now().format("%Y-%m-%dT%H-%M-%SZ"));
+        let path = base.join(name);
+        if !path.exists() {
+            return path;
+        }
+        // Two collections of one target within a second: names must stay unique and
+        // sortable, so wait for the next second.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Collects one target and writes its snapshot.
+pub async fn collect_target(
+    target: &Target,
+    conn: &Connection,
+    dir: &Path,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Collected {
+    let start = Instant::now();
+    let account = collect_account(target, conn, progress).await;
+    let elapsed = start.elapsed();
+    progress("writing snapshot");
+    let path = snapshot_path(dir, &target.name);
+    let (snapshot, write_error) = match crate::snapshot::write(&path, &account) {
+        Ok(()) => (Some(path), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Collected {
+        target: target.name.clone(),
+        account_id: account.metadata.account_id.clone(),
+        snapshot,
+        requests: account.api_calls.values().sum(),
+        elapsed,
+        problems: account.problems,
+        write_error,
+    }
+}
+
+/// Collects several targets, at most `jobs` at a time. Results are in target order.
+pub async fn collect_all<'a>(
+    targets: &[&'a Target],
+    conn: &Connection,
+    dir: &Path,
+    jobs: usize,
+    progress: &(dyn Fn(&str, &str) + Sync),
+) -> Vec<Collected> {
+    let mut out: Vec<Collected> = stream::iter(targets.iter().copied())
+        .map(|t| async move {
+            let p = |step: &str| progress(&t.name, step);
+            collect_target(t, conn, dir, &p).await
+        })
+        .buffer_unordered(jobs.max(1))
+        .collect()
+        .await;
+    out.sort_by(|a, b| a.target.cmp(&b.target));
+    out
+}

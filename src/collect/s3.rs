@@ -1,0 +1,270 @@
+//! S3: the bucket list, the account's public access block, and per bucket (in the
+//! bucket's own region, a bounded number at a time) its ACL, policy, public access
+//! block and ownership controls.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_sdk_s3::types::Type as GranteeType;
+use futures::stream::{self, StreamExt};
+
+use super::aws::{code_of, malformed, problem};
+use crate::model::{Bucket, Grant, Problem, PublicAccessBlock, Section};
+use crate::policy::parse_document;
+
+/// A bucket as ListBuckets gives it: name, region (when it says), creation date.
+pub type Listed = (
+    String,
+    Option<String>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+/// How many buckets are read at once.
+pub const BUCKET_CONCURRENCY: usize = 16;
+
+/// The account-level public access block; `None` when not configured.
+pub async fn collect_account_public_access_block(
+    s3control: &aws_sdk_s3control::Client,
+    account_id: &str,
+) -> Result<Option<PublicAccessBlock>, Problem> {
+    const OP: &str = "s3control:GetPublicAccessBlock";
+    match s3control
+        .get_public_access_block()
+        .account_id(account_id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .public_access_block_configuration()
+            .map(|c| PublicAccessBlock {
+                block_public_acls: c.block_public_acls().unwrap_or(false),
+                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                block_public_policy: c.block_public_policy().unwrap_or(false),
+                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            })),
+        Err(e) if code_of(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+        Err(e) => Err(problem(Section::S3AccountPublicAccessBlock, OP, &e)),
+    }
+}
+
+/// (name, region if ListBuckets said, creation date).
+pub async fn list_buckets(
+    s3: &aws_sdk_s3::Client,
+) -> Result<
+    Vec<(
+        String,
+        Option<String>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )>,
+    Problem,
+> {
+    let mut pages = s3.list_buckets().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| problem(Section::S3Buckets, "s3:ListBuckets", &e))?;
+        for b in page.buckets() {
+            let Some(name) = b.name() else { continue };
+            out.push((
+                name.to_string(),
+                b.bucket_region().map(str::to_string),
+                b.creation_date().and_then(super::aws::to_chrono),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every bucket, each with the client of its region (from `client_for`, made
+/// once per region), [`BUCKET_CONCURRENCY`] buckets at a time.
+pub async fn collect_buckets<F>(
+    home: &aws_sdk_s3::Client,
+    listed: Vec<Listed>,
+    client_for: F,
+) -> (Vec<Bucket>, Vec<Problem>)
+where
+    F: Fn(&str) -> aws_sdk_s3::Client,
+{
+    let clients: Mutex<HashMap<String, aws_sdk_s3::Client>> = Mutex::new(HashMap::new());
+    let client_in = |region: &str| -> aws_sdk_s3::Client {
+        let mut map = clients.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(region.to_string())
+            .or_insert_with(|| client_for(region))
+            .clone()
+    };
+    let results: Vec<(Bucket, Vec<Problem>)> = stream::iter(listed)
+        .map(|(name, region, created)| {
+            let client_in = &client_in;
+            async move {
+                let region = match region {
+                    Some(r) => r,
+                    None => match bucket_region(home, &name).await {
+                        Ok(r) => r,
+                        Err(p) => {
+                            let p = Problem {
+                                resource: Some(name.clone()),
+                                ..p
+                            };
+                            return (Bucket::unread(name, created), vec![p]);
+                        }
+                    },
+                };
+                collect_bucket(&client_in(&region), name, region, created).await
+            }
+        })
+        .buffered(BUCKET_CONCURRENCY)
+        .collect()
+        .await;
+    let mut buckets = Vec::with_capacity(results.len());
+    let mut problems = Vec::new();
+    for (b, p) in results {
+        buckets.push(b);
+        problems.extend(p);
+    }
+    (buckets, problems)
+}
+
+impl Bucket {
+    /// A bucket known only by name: its details could not be read (a Problem says why).
+    fn unread(name: String, created: Option<chrono::DateTime<chrono::Utc>>) -> Bucket {
+        Bucket {
+            name,
+            region: String::new(),
+            created,
+            acl_grants: Vec::new(),
+            policy: None,
+            ownership_controls: None,
+            public_access_block: None,
+        }
+    }
+}
+
+async fn bucket_region(s3: &aws_sdk_s3::Client, name: &str) -> Result<String, Problem> {
+    let out = s3
+        .get_bucket_location()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| problem(Section::S3BucketDetails, "s3:GetBucketLocation", &e))?;
+    Ok(match out.location_constraint().map(|c| c.as_str()) {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(r) => r.to_string(),
+    })
+}
+
+/// One bucket's ACL, policy, public access block and ownership controls, concurrently.
+async fn collect_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: String,
+    region: String,
+    created: Option<chrono::DateTime<chrono::Utc>>,
+) -> (Bucket, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let (acl, policy, pab, ownership) = tokio::join!(
+        s3.get_bucket_acl().bucket(&name).send(),
+        s3.get_bucket_policy().bucket(&name).send(),
+        s3.get_public_access_block().bucket(&name).send(),
+        s3.get_bucket_ownership_controls().bucket(&name).send(),
+    );
+    let mut fail = |p: Problem| {
+        problems.push(Problem {
+            region: Some(region.clone()),
+            resource: Some(name.clone()),
+            ..p
+        })
+    };
+    let acl_grants = match acl {
+        Ok(out) => out
+            .grants()
+            .iter()
+            .filter_map(|g| {
+                let grantee = g.grantee()?;
+                let (kind, who) = match grantee.r#type() {
+                    GranteeType::Group => ("Group", grantee.uri().unwrap_or_default()),
+                    GranteeType::AmazonCustomerByEmail => (
+                        "AmazonCustomerByEmail",
+                        grantee.email_address().unwrap_or_default(),
+                    ),
+                    _ => ("CanonicalUser", grantee.id().unwrap_or_default()),
+                };
+                Some(Grant {
+                    grantee_type: kind.to_string(),
+                    grantee: who.to_string(),
+                    permission: g
+                        .permission()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect(),
+        Err(e) => {
+            fail(problem(Section::S3BucketDetails, "s3:GetBucketAcl", &e));
+            Vec::new()
+        }
+    };
+    let policy = match policy {
+        Ok(out) => match out.policy().map(parse_document) {
+            Some(Ok(doc)) => Some(doc),
+            Some(Err(e)) => {
+                fail(malformed(
+                    Section::S3BucketDetails,
+                    "s3:GetBucketPolicy",
+                    e.to_string(),
+                ));
+                None
+            }
+            None => None,
+        },
+        Err(e) if code_of(&e) == Some("NoSuchBucketPolicy") => None,
+        Err(e) => {
+            fail(problem(Section::S3BucketDetails, "s3:GetBucketPolicy", &e));
+            None
+        }
+    };
+    let public_access_block = match pab {
+        Ok(out) => out
+            .public_access_block_configuration()
+            .map(|c| PublicAccessBlock {
+                block_public_acls: c.block_public_acls().unwrap_or(false),
+                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                block_public_policy: c.block_public_policy().unwrap_or(false),
+                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            }),
+        Err(e) if code_of(&e) == Some("NoSuchPublicAccessBlockConfiguration") => None,
+        Err(e) => {
+            fail(problem(
+                Section::S3BucketDetails,
+                "s3:GetPublicAccessBlock",
+                &e,
+            ));
+            None
+        }
+    };
+    let ownership_controls = match ownership {
+        Ok(out) => out
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string()),
+        Err(e) if code_of(&e) == Some("OwnershipControlsNotFoundError") => None,
+        Err(e) => {
+            fail(problem(
+                Section::S3BucketDetails,
+                "s3:GetBucketOwnershipControls",
+                &e,
+            ));
+            None
+        }
+    };
+    (
+        Bucket {
+            name,
+            region,
+            created,
+            acl_grants,
+            policy,
+            ownership_controls,
+            public_access_block,
+        },
+        problems,
+    )
+}

@@ -1,0 +1,619 @@
+//! Collection paths that moto cannot emulate, with the SDK's offline mocks: AWS Config
+//! compliance results, the root row of the credential report, pagination, and every
+//! kind of failure (AccessDenied, throttling after retries, malformed answers) on each
+//! collected section. Each failure must become a Problem of the right section, which
+//! evaluate turns into `error` (tests/problems.rs), never an empty list that passes.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::ErrorMetadata;
+
+use cloudkestrel::collect::{config, iam, s3};
+use cloudkestrel::model::Section;
+
+fn denied() -> ErrorMetadata {
+    ErrorMetadata::builder()
+        .code("AccessDenied")
+        .message("not authorized for the test")
+        .build()
+}
+
+fn throttled() -> ErrorMetadata {
+    ErrorMetadata::builder()
+        .code("Throttling")
+        .message("Rate exceeded")
+        .build()
+}
+
+fn garbage() -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(200).unwrap(),
+        SdkBody::from("<<< this is not what the API returns"),
+    )
+}
+
+fn fast_retries(attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+// ---- STS --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn identity_access_denied_is_an_identity_problem() {
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+    let rule = mock!(aws_sdk_sts::Client::get_caller_identity)
+        .then_error(|| GetCallerIdentityError::generic(denied()));
+    let client = mock_client!(aws_sdk_sts, [&rule]);
+    let p = iam::collect_identity(&client).await.unwrap_err();
+    assert_eq!(p.section, Section::Identity);
+    assert_eq!(p.error_code, "AccessDenied");
+    assert_eq!(p.operation, "sts:GetCallerIdentity");
+}
+
+// ---- IAM --------------------------------------------------------------------------
+
+mod gaad {
+    use super::*;
+    use aws_sdk_iam::operation::get_account_authorization_details::{
+        GetAccountAuthorizationDetailsError as E, GetAccountAuthorizationDetailsOutput as O,
+    };
+    use aws_sdk_iam::types::{ManagedPolicyDetail, PolicyVersion, UserDetail};
+
+    fn user(name: &str) -> UserDetail {
+        UserDetail::builder()
+            .user_name(name)
+            .arn(format!("arn:aws:iam::111122223333:user/{name}"))
+            .user_id(format!("AIDA{}", name.to_uppercase()))
+            .create_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .group_list("DevOps")
+            .build()
+    }
+
+    #[tokio::test]
+    async fn follows_every_page_and_decodes_documents() {
+        let policy = ManagedPolicyDetail::builder()
+            .arn("arn:aws:iam::111122223333:policy/Force_MFA")
+            .default_version_id("v2")
+            .policy_version_list(
+                PolicyVersion::builder()
+                    .version_id("v2")
+                    .is_default_version(true)
+                    // Real IAM URL-encodes documents (RFC 3986).
+                    .document("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D")
+                    .build(),
+            )
+            .build();
+        let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+            .sequence()
+            .output(|| {
+                O::builder()
+                    .user_detail_list(user("alice"))
+                    .is_truncated(true)
+                    .marker("m1")
+                    .build()
+            })
+            .output(move || {
+                O::builder()
+                    .user_detail_list(user("bob"))
+                    .policies(policy.clone())
+                    .is_truncated(false)
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&rule]);
+        let iam_data = iam::collect_authorization_details(&client).await.unwrap();
+        assert_eq!(
+            iam_data
+                .users
+                .iter()
+                .map(|u| u.name.as_str())
+                .collect::<Vec<_>>(),
+            ["alice", "bob"]
+        );
+        assert_eq!(iam_data.users[0].groups, ["DevOps"]);
+        let p = &iam_data.policies[0];
+        assert_eq!(
+            p.name, "Force_MFA",
+            "the name comes from the ARN when IAM leaves it out"
+        );
+        assert_eq!(p.default_document().unwrap()["Version"], "2012-10-17");
+        assert_eq!(rule.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failing_second_page_is_a_problem_not_a_short_list() {
+        let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+            .sequence()
+            .output(|| {
+                O::builder()
+                    .user_detail_list(user("alice"))
+                    .is_truncated(true)
+                    .marker("m1")
+                    .build()
+            })
+            .error(|| E::generic(throttled()))
+            .times(3)
+            .build();
+        let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&rule], |c| c
+            .retry_config(fast_retries(3)));
+        let p = iam::collect_authorization_details(&client)
+            .await
+            .unwrap_err();
+        assert_eq!(p.section, Section::IamAuthorization);
+        assert_eq!(p.error_code, "Throttling");
+        assert_eq!(
+            rule.num_calls(),
+            4,
+            "one good page, then the SDK's three attempts"
+        );
+    }
+
+    #[tokio::test]
+    async fn access_denied_and_malformed_answers_are_problems() {
+        let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+            .then_error(|| E::generic(denied()));
+        let client = mock_client!(aws_sdk_iam, [&rule]);
+        let p = iam::collect_authorization_details(&client)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::IamAuthorization, "AccessDenied")
+        );
+
+        let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+            .then_http_response(garbage);
+        let client = mock_client!(aws_sdk_iam, [&rule]);
+        let p = iam::collect_authorization_details(&client)
+            .await
+            .unwrap_err();
+        assert_eq!(p.section, Section::IamAuthorization);
+
+        // A policy document that is not JSON.
+        let rule =
+            mock!(aws_sdk_iam::Client::get_account_authorization_details).then_output(|| {
+                O::builder()
+                    .policies(
+                        ManagedPolicyDetail::builder()
+                            .arn("arn:aws:iam::111122223333:policy/x")
+                            .default_version_id("v1")
+                            .policy_version_list(
+                                PolicyVersion::builder()
+                                    .version_id("v1")
+                                    .document("%7Bnot json")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_iam, [&rule]);
+        let p = iam::collect_authorization_details(&client)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::IamAuthorization, "MalformedResponse")
+        );
+    }
+}
+
+mod credential_report {
+    use super::*;
+    use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput as Gen;
+    use aws_sdk_iam::operation::get_credential_report::{
+        GetCredentialReportError, GetCredentialReportOutput as Get,
+    };
+    use aws_sdk_iam::types::ReportStateType;
+
+    const REPORT: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated
+<root_account>,arn:aws:iam::111122223333:root,2019-05-01T00:00:00+00:00,not_supported,2026-06-01T12:00:00+00:00,not_supported,not_supported,true,true,2019-05-02T00:00:00+00:00,2026-11-01T00:00:00+00:00,us-east-1,iam,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+bob,arn:aws:iam::111122223333:user/bob,2025-01-01T00:00:00+00:00,true,no_information,2025-01-01T00:00:00+00:00,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A
+";
+
+    #[tokio::test]
+    async fn waits_for_the_report_and_keeps_the_root_row() {
+        let generate = mock!(aws_sdk_iam::Client::generate_credential_report)
+            .sequence()
+            .output(|| Gen::builder().state(ReportStateType::Started).build())
+            .output(|| Gen::builder().state(ReportStateType::Inprogress).build())
+            .output(|| Gen::builder().state(ReportStateType::Complete).build())
+            .build();
+        let get = mock!(aws_sdk_iam::Client::get_credential_report).then_output(|| {
+            Get::builder()
+                .content(aws_smithy_types::Blob::new(REPORT))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
+        let rows = iam::collect_credential_report(&client).await.unwrap();
+        assert_eq!(generate.num_calls(), 3);
+        let root = rows
+            .iter()
+            .find(|r| r.is_root())
+            .expect("the root row is kept");
+        assert!(root.access_key_1.as_ref().unwrap().active);
+        assert!(rows
+            .iter()
+            .any(|r| r.user == "bob" && r.password_enabled && !r.mfa_active));
+    }
+
+    #[tokio::test]
+    async fn failures_are_credential_report_problems() {
+        let generate = mock!(aws_sdk_iam::Client::generate_credential_report)
+            .then_output(|| Gen::builder().state(ReportStateType::Complete).build());
+        let get = mock!(aws_sdk_iam::Client::get_credential_report)
+            .then_error(|| GetCredentialReportError::generic(denied()));
+        let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
+        let p = iam::collect_credential_report(&client).await.unwrap_err();
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::IamCredentialReport, "AccessDenied")
+        );
+
+        let get = mock!(aws_sdk_iam::Client::get_credential_report).then_output(|| {
+            Get::builder()
+                .content(aws_smithy_types::Blob::new("user,arn\nx,y\n"))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
+        let p = iam::collect_credential_report(&client).await.unwrap_err();
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::IamCredentialReport, "MalformedResponse")
+        );
+    }
+}
+
+#[tokio::test]
+async fn summary_password_policy_and_mfa_devices() {
+    use aws_sdk_iam::operation::get_account_password_policy::GetAccountPasswordPolicyError;
+    use aws_sdk_iam::operation::get_account_summary::GetAccountSummaryError;
+    use aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMFADevicesError;
+    use aws_sdk_iam::types::error::NoSuchEntityException;
+
+    // No password policy is data, not an error.
+    let none = mock!(aws_sdk_iam::Client::get_account_password_policy).then_error(|| {
+        GetAccountPasswordPolicyError::NoSuchEntityException(
+            NoSuchEntityException::builder().message("none").build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_iam, [&none]);
+    assert_eq!(iam::collect_password_policy(&client).await.unwrap(), None);
+
+    let rule = mock!(aws_sdk_iam::Client::get_account_password_policy)
+        .then_error(|| GetAccountPasswordPolicyError::generic(denied()));
+    let client = mock_client!(aws_sdk_iam, [&rule]);
+    assert_eq!(
+        iam::collect_password_policy(&client)
+            .await
+            .unwrap_err()
+            .section,
+        Section::IamPasswordPolicy
+    );
+
+    let rule = mock!(aws_sdk_iam::Client::get_account_summary)
+        .then_error(|| GetAccountSummaryError::generic(throttled()));
+    let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&rule], |c| c
+        .retry_config(fast_retries(2)));
+    let p = iam::collect_account_summary(&client).await.unwrap_err();
+    assert_eq!(
+        (p.section, p.error_code.as_str()),
+        (Section::IamAccountSummary, "Throttling")
+    );
+    assert_eq!(rule.num_calls(), 2);
+
+    let rule = mock!(aws_sdk_iam::Client::list_virtual_mfa_devices)
+        .then_error(|| ListVirtualMFADevicesError::generic(denied()));
+    let client = mock_client!(aws_sdk_iam, [&rule]);
+    assert_eq!(
+        iam::collect_virtual_mfa(&client).await.unwrap_err().section,
+        Section::IamVirtualMfa
+    );
+}
+
+// ---- AWS Config -------------------------------------------------------------------
+
+mod aws_config_region {
+    use super::*;
+    use aws_sdk_config::operation::describe_config_rules::{
+        DescribeConfigRulesError, DescribeConfigRulesOutput,
+    };
+    use aws_sdk_config::operation::describe_configuration_recorder_status::DescribeConfigurationRecorderStatusOutput;
+    use aws_sdk_config::operation::describe_configuration_recorders::DescribeConfigurationRecordersOutput;
+    use aws_sdk_config::operation::describe_delivery_channels::DescribeDeliveryChannelsOutput;
+    use aws_sdk_config::operation::get_compliance_details_by_config_rule::{
+        GetComplianceDetailsByConfigRuleError, GetComplianceDetailsByConfigRuleOutput as Details,
+    };
+    use aws_sdk_config::types::*;
+
+    fn basics() -> Vec<aws_smithy_mocks::Rule> {
+        vec![
+            mock!(aws_sdk_config::Client::describe_configuration_recorders).then_output(|| {
+                DescribeConfigurationRecordersOutput::builder()
+                    .configuration_recorders(
+                        ConfigurationRecorder::builder()
+                            .name("default")
+                            .recording_group(
+                                RecordingGroup::builder()
+                                    .all_supported(true)
+                                    .include_global_resource_types(true)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            }),
+            mock!(aws_sdk_config::Client::describe_configuration_recorder_status).then_output(
+                || {
+                    DescribeConfigurationRecorderStatusOutput::builder()
+                        .configuration_recorders_status(
+                            ConfigurationRecorderStatus::builder()
+                                .name("default")
+                                .recording(true)
+                                .build(),
+                        )
+                        .build()
+                },
+            ),
+            mock!(aws_sdk_config::Client::describe_delivery_channels)
+                .then_output(|| DescribeDeliveryChannelsOutput::builder().build()),
+            mock!(aws_sdk_config::Client::describe_config_rules).then_output(|| {
+                DescribeConfigRulesOutput::builder()
+                    .config_rules(
+                        ConfigRule::builder()
+                            .config_rule_name("iam-user-mfa-enabled")
+                            .source(
+                                Source::builder()
+                                    .owner(Owner::Aws)
+                                    .source_identifier("IAM_USER_MFA_ENABLED")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .config_rules(
+                        ConfigRule::builder()
+                            .config_rule_name("someone-elses-rule")
+                            .source(
+                                Source::builder()
+                                    .owner(Owner::Aws)
+                                    .source_identifier("EC2_INSTANCE_NO_PUBLIC_IP")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            }),
+        ]
+    }
+
+    fn result(user_id: &str, c: ComplianceType) -> EvaluationResult {
+        EvaluationResult::builder()
+            .evaluation_result_identifier(
+                EvaluationResultIdentifier::builder()
+                    .evaluation_result_qualifier(
+                        EvaluationResultQualifier::builder()
+                            .config_rule_name("iam-user-mfa-enabled")
+                            .resource_type("AWS::IAM::User")
+                            .resource_id(user_id)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .compliance_type(c)
+            .result_recorded_time(aws_smithy_types::DateTime::from_secs(1_790_000_000))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn reads_paginated_compliance_results_of_audited_rules_only() {
+        let details = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
+            .match_requests(|r| {
+                r.config_rule_name() == Some("iam-user-mfa-enabled")
+                    && r.compliance_types().len() == 3
+            })
+            .sequence()
+            .output(|| {
+                Details::builder()
+                    .evaluation_results(result("AIDAALICE", ComplianceType::Compliant))
+                    .next_token("t")
+                    .build()
+            })
+            .output(|| {
+                Details::builder()
+                    .evaluation_results(result("AIDABOB", ComplianceType::NonCompliant))
+                    .build()
+            })
+            .build();
+        let mut rules = basics();
+        rules.push(details.clone());
+        let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules.iter());
+        let (region, problems) =
+            config::collect_region(&client, "eu-west-1", &["IAM_USER_MFA_ENABLED"]).await;
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(region.recorders[0].recording);
+        assert_eq!(region.rules.len(), 2);
+        let got: Vec<(&str, &str)> = region
+            .compliance
+            .iter()
+            .map(|c| (c.resource_id.as_str(), c.compliance.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("AIDAALICE", "COMPLIANT"), ("AIDABOB", "NON_COMPLIANT")]
+        );
+        assert_eq!(
+            details.num_calls(),
+            2,
+            "both pages, and no call for the rule CloudKestrel does not audit"
+        );
+    }
+
+    #[tokio::test]
+    async fn unreadable_results_are_a_problem_for_that_rule() {
+        let details = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
+            .then_error(|| GetComplianceDetailsByConfigRuleError::generic(denied()));
+        let mut rules = basics();
+        rules.push(details);
+        let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules.iter());
+        let (region, problems) =
+            config::collect_region(&client, "eu-west-1", &["IAM_USER_MFA_ENABLED"]).await;
+        assert!(region.compliance.is_empty());
+        assert_eq!(problems.len(), 1);
+        let p = &problems[0];
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::ConfigCompliance, "AccessDenied")
+        );
+        assert_eq!(p.resource.as_deref(), Some("iam-user-mfa-enabled"));
+        assert_eq!(p.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[tokio::test]
+    async fn throttled_rules_listing_is_a_config_rules_problem() {
+        let mut rules = basics();
+        rules[3] = mock!(aws_sdk_config::Client::describe_config_rules)
+            .then_error(|| DescribeConfigRulesError::generic(throttled()));
+        let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules.iter(), |c| c
+            .retry_config(fast_retries(3)));
+        let (region, problems) =
+            config::collect_region(&client, "us-east-1", &["IAM_USER_MFA_ENABLED"]).await;
+        assert!(region.rules.is_empty());
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.section == Section::ConfigRules && p.error_code == "Throttling"),
+            "{problems:?}"
+        );
+        assert_eq!(rules[3].num_calls(), 3);
+    }
+}
+
+// ---- S3 ---------------------------------------------------------------------------
+
+mod s3_buckets {
+    use super::*;
+    use aws_sdk_s3::operation::get_bucket_acl::{GetBucketAclError, GetBucketAclOutput};
+    use aws_sdk_s3::operation::get_bucket_ownership_controls::{
+        GetBucketOwnershipControlsError, GetBucketOwnershipControlsOutput,
+    };
+    use aws_sdk_s3::operation::get_bucket_policy::{GetBucketPolicyError, GetBucketPolicyOutput};
+    use aws_sdk_s3::operation::get_public_access_block::{
+        GetPublicAccessBlockError, GetPublicAccessBlockOutput,
+    };
+    use aws_sdk_s3::types::{Grant, Grantee, Permission, Type};
+
+    fn code(c: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(c).message(c).build()
+    }
+
+    #[tokio::test]
+    async fn absent_settings_are_data_and_denied_buckets_are_problems() {
+        let acl = mock!(aws_sdk_s3::Client::get_bucket_acl).then_compute_response(|req| {
+            use aws_smithy_mocks::MockResponse;
+            if req.bucket() == Some("locked") {
+                MockResponse::Error(GetBucketAclError::generic(denied()))
+            } else {
+                MockResponse::Output(
+                    GetBucketAclOutput::builder()
+                        .grants(
+                            Grant::builder()
+                                .grantee(
+                                    Grantee::builder()
+                                        .r#type(Type::Group)
+                                        .uri("http://acs.amazonaws.com/groups/global/AllUsers")
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .permission(Permission::Read)
+                                .build(),
+                        )
+                        .build(),
+                )
+            }
+        });
+        let policy = mock!(aws_sdk_s3::Client::get_bucket_policy)
+            .then_error(|| GetBucketPolicyError::generic(code("NoSuchBucketPolicy")));
+        let pab = mock!(aws_sdk_s3::Client::get_public_access_block).then_error(|| {
+            GetPublicAccessBlockError::generic(code("NoSuchPublicAccessBlockConfiguration"))
+        });
+        let own = mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_error(|| {
+            GetBucketOwnershipControlsError::generic(code("OwnershipControlsNotFoundError"))
+        });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&acl, &policy, &pab, &own]);
+        let listed = vec![
+            ("open".to_string(), Some("us-east-1".to_string()), None),
+            ("locked".to_string(), Some("us-east-1".to_string()), None),
+        ];
+        let c2 = client.clone();
+        let (buckets, problems) = s3::collect_buckets(&client, listed, move |_| c2.clone()).await;
+        assert_eq!(buckets.len(), 2);
+        let open = buckets.iter().find(|b| b.name == "open").unwrap();
+        assert_eq!(open.acl_grants.len(), 1);
+        assert!(
+            open.policy.is_none()
+                && open.public_access_block.is_none()
+                && open.ownership_controls.is_none()
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0];
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::S3BucketDetails, "AccessDenied")
+        );
+        assert_eq!(p.resource.as_deref(), Some("locked"));
+        let _ = (
+            GetBucketPolicyOutput::builder(),
+            GetPublicAccessBlockOutput::builder(),
+            GetBucketOwnershipControlsOutput::builder(),
+        );
+    }
+
+    #[tokio::test]
+    async fn account_block_and_bucket_list_failures() {
+        use aws_sdk_s3::operation::list_buckets::ListBucketsError;
+        use aws_sdk_s3control::operation::get_public_access_block::GetPublicAccessBlockError as CtlError;
+        let none = mock!(aws_sdk_s3control::Client::get_public_access_block)
+            .then_error(|| CtlError::generic(code("NoSuchPublicAccessBlockConfiguration")));
+        let client = mock_client!(aws_sdk_s3control, [&none]);
+        assert_eq!(
+            s3::collect_account_public_access_block(&client, "111122223333")
+                .await
+                .unwrap(),
+            None
+        );
+
+        let denied_rule = mock!(aws_sdk_s3control::Client::get_public_access_block)
+            .then_error(|| CtlError::generic(denied()));
+        let client = mock_client!(aws_sdk_s3control, [&denied_rule]);
+        let p = s3::collect_account_public_access_block(&client, "111122223333")
+            .await
+            .unwrap_err();
+        assert_eq!(p.section, Section::S3AccountPublicAccessBlock);
+
+        let list = mock!(aws_sdk_s3::Client::list_buckets).then_http_response(garbage);
+        let client = mock_client!(aws_sdk_s3, [&list]);
+        let p = s3::list_buckets(&client).await.unwrap_err();
+        assert_eq!(p.section, Section::S3Buckets);
+
+        let list = mock!(aws_sdk_s3::Client::list_buckets)
+            .then_error(|| ListBucketsError::generic(throttled()));
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&list], |c| c
+            .retry_config(fast_retries(3)));
+        let p = s3::list_buckets(&client).await.unwrap_err();
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::S3Buckets, "Throttling")
+        );
+        assert_eq!(list.num_calls(), 3);
+    }
+}
