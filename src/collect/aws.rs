@@ -156,8 +156,9 @@ pub async fn sdk_config(
 pub fn problem<E, R>(section: Section, operation: &str, err: &SdkError<E, R>) -> Problem
 where
     E: ProvideErrorMetadata + StdError + 'static,
-    R: std::fmt::Debug + 'static,
+    R: std::fmt::Debug + HttpStatus + 'static,
 {
+    let status = err.raw_response().map(HttpStatus::status_code);
     let (code, message) = match err {
         SdkError::ServiceError(s) => (
             s.err().code().unwrap_or("UnknownServiceError").to_string(),
@@ -174,6 +175,10 @@ where
         }
         _ => ("Unknown".to_string(), error_chain(err)),
     };
+    let message = match status {
+        Some(s) if !message.contains(&format!("HTTP {s}")) => format!("HTTP {s}: {message}"),
+        _ => message,
+    };
     Problem {
         section,
         operation: operation.to_string(),
@@ -181,6 +186,17 @@ where
         message,
         region: None,
         resource: None,
+    }
+}
+
+/// The HTTP status of a raw response, where there is one.
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
     }
 }
 

@@ -66,6 +66,7 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
         .filter(EntityType::Group)
         .filter(EntityType::Role)
         .filter(EntityType::LocalManagedPolicy)
+        .max_items(1000)
         .into_paginator()
         .send();
     let mut out = Iam::default();
@@ -378,7 +379,12 @@ pub async fn collect_virtual_mfa(
     iam: &aws_sdk_iam::Client,
 ) -> Result<Vec<VirtualMfaDevice>, Problem> {
     const OP: &str = "iam:ListVirtualMFADevices";
-    let mut pages = iam.list_virtual_mfa_devices().into_paginator().send();
+    // 1,000 per page (IAM's maximum): one request for up to 1,000 MFA devices.
+    let mut pages = iam
+        .list_virtual_mfa_devices()
+        .max_items(1000)
+        .into_paginator()
+        .send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| problem(Section::IamVirtualMfa, OP, &e))?;

@@ -1,0 +1,485 @@
+//! collect and audit end to end, over HTTP against a real moto server on 127.0.0.1.
+//!
+//! `scripts/test` starts the server and sets CLOUDKESTREL_MOTO_ENDPOINT. Each test seeds
+//! its own accounts (distinct account ids) through the AWS API with tests/moto/seed.py
+//! and runs the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn endpoint() -> String {
+    std::env::var("CLOUDKESTREL_MOTO_ENDPOINT").expect(
+        "CLOUDKESTREL_MOTO_ENDPOINT is not set: run the tests with scripts/test, which starts a moto server",
+    )
+}
+
+fn python() -> PathBuf {
+    std::env::var_os("CLOUDKESTREL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"))
+}
+
+/// A fresh 12-digit account id for this test run.
+fn account_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64;
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!(
+        "{:012}",
+        (base / 1000 * 10 + n) % 900_000_000_000 + 100_000_000_000
+    )
+}
+
+struct Keys {
+    id: String,
+    secret: String,
+}
+
+fn seed(account: &str, scenario: &str, extra: &[&str]) -> Keys {
+    let out = Command::new(python())
+        .arg(root().join("tests/moto/seed.py"))
+        .args(["--endpoint", &endpoint(), "--account", account])
+        .args(extra)
+        .arg(scenario)
+        .output()
+        .expect("python runs (scripts/test creates .venv)");
+    assert!(
+        out.status.success(),
+        "seeding {scenario} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    Keys {
+        id: v["access_key_id"].as_str().unwrap().to_string(),
+        secret: v["secret_access_key"].as_str().unwrap().to_string(),
+    }
+}
+
+fn ck(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudkestrel"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn report(dir: &Path, target: &str) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("reports/{target}.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+fn status_of(r: &Value, rule: &str, check: &str, resource_name: &str) -> String {
+    let hits: Vec<&Value> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["rule"] == rule && x["check"] == check && x["resource_name"] == resource_name)
+        .collect();
+    assert_eq!(hits.len(), 1, "{rule} {check} {resource_name}: {hits:?}");
+    hits[0]["status"].as_str().unwrap().to_string()
+}
+
+fn message_of(r: &Value, rule: &str, check: &str, resource_name: &str) -> String {
+    r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == rule && x["check"] == check && x["resource_name"] == resource_name)
+        .map(|x| x.to_string())
+        .unwrap_or_default()
+}
+
+fn only_snapshot(dir: &Path, target: &str) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.join("snapshots").join(target))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+#[test]
+fn audit_two_accounts_and_a_target_without_credentials() {
+    let (a1, a2) = (account_id(), account_id());
+    let mixed = seed(&a1, "mixed", &[]);
+    let weaker = seed(&a2, "weaker", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("targets.json"),
+        r#"{ "Targets": [
+  { "mixed": { "Credentials": { "AwsAccessKeyId": "MIXED_KEY_ID", "AwsSecretAccessKey": "MIXED_SECRET" },
+    "Rules": [
+      { "Policy": { "Name": "Force_MFA", "IgnoreUsers": ["cloudkestrel-auditor"] } },
+      { "Policy": { "Name": "User_Source_IP_Restrictions", "Source_IPs": ["195.89.85.67"] } },
+      { "Config": { "Name": "IAM_USER_MFA_ENABLED", "IgnoreUsers": ["cloudkestrel-auditor"] } },
+      { "Config": { "Name": "IAM_USER_NO_POLICIES_CHECK", "AddIfMissing": true } },
+      { "Config": { "Name": "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS" } },
+      { "Config": { "Name": "S3_BUCKET_PUBLIC_READ_PROHIBITED" } },
+      { "Config": { "Name": "S3_BUCKET_PUBLIC_WRITE_PROHIBITED" } } ] } },
+  { "weaker": { "Credentials": { "AwsAccessKeyId": "WEAKER_KEY_ID", "AwsSecretAccessKey": "WEAKER_SECRET" },
+    "Rules": [ { "Policy": { "Name": "Force_MFA" } }, { "Config": { "Name": "IAM_USER_MFA_ENABLED", "IgnoreUsers": ["cloudkestrel-auditor"] } } ] } },
+  { "nocreds": { "Credentials": { "AwsAccessKeyId": "NOCREDS_KEY_ID", "AwsSecretAccessKey": "NOCREDS_SECRET" },
+    "Rules": [ { "Config": { "Name": "IAM_USER_MFA_ENABLED" } } ] } } ] }"#,
+    )
+    .unwrap();
+    let ep = endpoint();
+    let out = ck(
+        dir.path(),
+        &[
+            "audit",
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-east-1",
+            "--max-attempts",
+            "1",
+            "-vv",
+        ],
+        &[
+            ("MIXED_KEY_ID", &mixed.id),
+            ("MIXED_SECRET", &mixed.secret),
+            ("WEAKER_KEY_ID", &weaker.id),
+            ("WEAKER_SECRET", &weaker.secret),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The missing variable (and moto's unimplemented compliance API) make it 3.
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("NOCREDS_KEY_ID") && stderr.contains("nocreds"),
+        "{stderr}"
+    );
+
+    // Each key pair reached its own account.
+    let m = report(dir.path(), "mixed");
+    let w = report(dir.path(), "weaker");
+    assert_eq!(m["account_id"], a1.as_str());
+    assert_eq!(w["account_id"], a2.as_str());
+
+    // Users with and without MFA.
+    assert_eq!(
+        status_of(&m, "IAM_USER_MFA_ENABLED", "local", "alice"),
+        "pass"
+    );
+    assert_eq!(
+        status_of(&m, "IAM_USER_MFA_ENABLED", "local", "bob"),
+        "fail"
+    );
+    assert_eq!(
+        status_of(&m, "IAM_USER_MFA_ENABLED", "local", "cloudkestrel-auditor"),
+        "pass"
+    );
+    // Attached through a group, directly, not at all.
+    assert_eq!(status_of(&m, "Force_MFA", "attached", "alice"), "pass");
+    assert_eq!(status_of(&m, "Force_MFA", "attached", "bob"), "pass");
+    assert_eq!(status_of(&m, "Force_MFA", "attached", "carol"), "fail");
+    assert_eq!(
+        status_of(&m, "IAM_USER_NO_POLICIES_CHECK", "local", "bob"),
+        "fail"
+    );
+    assert_eq!(
+        status_of(&m, "IAM_USER_NO_POLICIES_CHECK", "local", "carol"),
+        "fail"
+    );
+    assert_eq!(
+        status_of(&m, "IAM_USER_NO_POLICIES_CHECK", "local", "alice"),
+        "pass"
+    );
+    assert_eq!(
+        status_of(
+            &m,
+            "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS",
+            "local",
+            "BreakGlass"
+        ),
+        "fail"
+    );
+    // Force_MFA reordered is identical; Bool instead of BoolIfExists is weaker.
+    assert_eq!(
+        status_of(&m, "Force_MFA", "policy-document", "Force_MFA"),
+        "pass"
+    );
+    assert_eq!(
+        status_of(
+            &m,
+            "User_Source_IP_Restrictions",
+            "policy-document",
+            "User_Source_IP_Restrictions"
+        ),
+        "pass"
+    );
+    assert_eq!(
+        status_of(&w, "Force_MFA", "policy-document", "Force_MFA"),
+        "fail"
+    );
+    assert!(message_of(&w, "Force_MFA", "policy-document", "Force_MFA").contains("BoolIfExists"));
+    // Buckets: public ACL, public policy, fixed SourceVpc, private, public write in another region.
+    let p = format!("ck-{a1}");
+    assert_eq!(
+        status_of(
+            &m,
+            "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+            "local",
+            &format!("{p}-public-acl")
+        ),
+        "fail"
+    );
+    assert_eq!(
+        status_of(
+            &m,
+            "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+            "local",
+            &format!("{p}-public-policy")
+        ),
+        "fail"
+    );
+    assert_eq!(
+        status_of(
+            &m,
+            "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+            "local",
+            &format!("{p}-vpc-only")
+        ),
+        "pass"
+    );
+    assert_eq!(
+        status_of(
+            &m,
+            "S3_BUCKET_PUBLIC_WRITE_PROHIBITED",
+            "local",
+            &format!("{p}-vpc-only")
+        ),
+        "pass"
+    );
+    assert_eq!(
+        status_of(
+            &m,
+            "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+            "local",
+            &format!("{p}-private")
+        ),
+        "pass"
+    );
+    assert_eq!(
+        status_of(
+            &m,
+            "S3_BUCKET_PUBLIC_WRITE_PROHIBITED",
+            "local",
+            &format!("{p}-eu-dropbox")
+        ),
+        "fail"
+    );
+    // AWS Config: some rules deployed, others missing (with the apply hint).
+    assert_eq!(
+        status_of(&m, "IAM_USER_MFA_ENABLED", "deployed", &a1),
+        "pass"
+    );
+    assert_eq!(
+        status_of(&m, "S3_BUCKET_PUBLIC_READ_PROHIBITED", "deployed", &a1),
+        "pass"
+    );
+    assert_eq!(
+        status_of(&m, "IAM_USER_NO_POLICIES_CHECK", "deployed", &a1),
+        "fail"
+    );
+    assert!(
+        message_of(&m, "IAM_USER_NO_POLICIES_CHECK", "deployed", &a1)
+            .contains("cloudkestrel apply")
+    );
+    assert_eq!(
+        status_of(&m, "S3_BUCKET_PUBLIC_WRITE_PROHIBITED", "deployed", &a1),
+        "fail"
+    );
+    assert_eq!(
+        status_of(&w, "IAM_USER_MFA_ENABLED", "deployed", &a2),
+        "fail"
+    );
+    // moto does not implement GetComplianceDetailsByConfigRule: an error, never a pass.
+    assert_eq!(
+        status_of(
+            &m,
+            "IAM_USER_MFA_ENABLED",
+            "aws-config",
+            "iam-user-mfa-enabled"
+        ),
+        "error"
+    );
+    // The target without credentials: a report of errors naming the variable.
+    let n = report(dir.path(), "nocreds");
+    assert_eq!(n["summary"]["pass"], 0);
+    assert!(n["summary"]["error"].as_u64().unwrap() > 0);
+    assert!(n.to_string().contains("NOCREDS_KEY_ID"));
+
+    // The snapshot records the bucket's own region and every request.
+    let snap = cloudkestrel::snapshot::read(&only_snapshot(dir.path(), "mixed")).unwrap();
+    let eu = snap
+        .s3
+        .buckets
+        .iter()
+        .find(|b| b.name.ends_with("-eu-dropbox"))
+        .unwrap();
+    assert_eq!(eu.region, "eu-west-1");
+    assert_eq!(snap.api_calls["iam:GetAccountAuthorizationDetails"], 1);
+    assert!(stdout.contains("requests in"), "{stdout}");
+
+    // No secret anywhere: snapshots, reports, output (at -vv).
+    for secret in [&mixed.secret, &weaker.secret] {
+        assert!(
+            !stdout.contains(secret.as_str()) && !stderr.contains(secret.as_str()),
+            "a secret reached the output"
+        );
+        for sub in ["snapshots/mixed", "snapshots/weaker", "reports"] {
+            for f in std::fs::read_dir(dir.path().join(sub)).unwrap() {
+                let bytes = std::fs::read(f.unwrap().path()).unwrap();
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "a secret reached {sub}"
+                );
+            }
+        }
+    }
+    // Nothing half-written is left behind.
+    for t in ["mixed", "weaker", "nocreds"] {
+        for f in std::fs::read_dir(dir.path().join("snapshots").join(t)).unwrap() {
+            let name = f.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with('.'), "temporary file left: {name}");
+        }
+    }
+}
+
+#[test]
+fn iam_requests_do_not_depend_on_the_number_of_users() {
+    let (small_acct, big_acct) = (account_id(), account_id());
+    let small = seed(&small_acct, "scale", &["--users", "20", "--buckets", "3"]);
+    let big = seed(&big_acct, "scale", &["--users", "500", "--buckets", "3"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("targets.json"),
+        r#"{ "Targets": [
+  { "small": { "Credentials": { "AwsAccessKeyId": "S_ID", "AwsSecretAccessKey": "S_SECRET" }, "Rules": [ { "Config": { "Name": "IAM_USER_MFA_ENABLED" } } ] },
+    "big": { "Credentials": { "AwsAccessKeyId": "B_ID", "AwsSecretAccessKey": "B_SECRET" }, "Rules": [ { "Config": { "Name": "IAM_USER_MFA_ENABLED" } } ] } } ] }"#,
+    )
+    .unwrap();
+    let ep = endpoint();
+    let out = ck(
+        dir.path(),
+        &[
+            "collect",
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-east-1",
+            "--max-attempts",
+            "1",
+        ],
+        &[
+            ("S_ID", &small.id),
+            ("S_SECRET", &small.secret),
+            ("B_ID", &big.id),
+            ("B_SECRET", &big.secret),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let iam_calls = |target: &str| {
+        let snap = cloudkestrel::snapshot::read(&only_snapshot(dir.path(), target)).unwrap();
+        let n_users = snap.iam.users.len();
+        let calls: Vec<(String, u64)> = snap
+            .api_calls
+            .into_iter()
+            .filter(|(op, _)| op.starts_with("iam:") && op != "iam:GenerateCredentialReport")
+            .collect();
+        (n_users, calls)
+    };
+    let (n_small, small_calls) = iam_calls("small");
+    let (n_big, big_calls) = iam_calls("big");
+    assert_eq!(
+        (n_small, n_big),
+        (21, 501),
+        "the auditor user is counted too"
+    );
+    assert_eq!(
+        small_calls, big_calls,
+        "IAM requests must not grow with users"
+    );
+    assert!(
+        big_calls.iter().map(|(_, n)| n).sum::<u64>() <= 6,
+        "{big_calls:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("targets.json"),
+        r#"{ "Targets": [ { "t": { "Credentials": { "AwsAccessKeyId": "K", "AwsSecretAccessKey": "S" }, "Rules": [ { "Config": { "Name": "IAM_USER_MFA_ENABLED" } } ] } } ] }"#,
+    )
+    .unwrap();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = ck(
+        dir.path(),
+        &["audit", "--endpoint-url", &url, "--max-attempts", "1"],
+        &[("K", "AKIAEXAMPLEEXAMPLE"), ("S", "secret")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(dir.path(), "t");
+    assert_eq!(r["summary"]["pass"], 0);
+    assert_eq!(r["problems"][0]["section"], "identity");
+    assert_eq!(r["problems"][0]["error_code"], "ConnectionFailure");
+}
+
+#[test]
+fn unknown_target_names_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("targets.example.json"),
+        dir.path().join("targets.json"),
+    )
+    .unwrap();
+    let out = ck(dir.path(), &["collect", "--target", "dmeo"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Did you mean demo?"));
+    assert!(!dir.path().join("snapshots").exists());
+}

@@ -1,0 +1,201 @@
+"""Seeds one account of a moto server through the AWS API, for CloudKestrel's tests
+and benchmarks. Prints the keys of an auditor user created in that account (moto maps
+the keys it issues to their account) as JSON.
+
+usage: seed.py --endpoint URL --account ID SCENARIO [--users N] [--buckets M]
+"""
+import argparse
+import json
+import os
+import sys
+
+import boto3
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def policy_text(name, ips=None):
+    with open(os.path.join(ROOT, "policies", f"{name}.json")) as f:
+        text = f.read()
+    if ips is not None:
+        text = text.replace('"PARAM_1_SOURCE_IP"', json.dumps(ips))
+    return text
+
+
+def clients(endpoint, account):
+    base = dict(endpoint_url=endpoint, region_name="us-east-1",
+                aws_access_key_id="AKIASEEDER0000000000", aws_secret_access_key="seeder")
+    creds = boto3.client("sts", **base).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/seeder", RoleSessionName="seed")["Credentials"]
+    session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                            aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"])
+    return lambda service, region="us-east-1": session.client(
+        service, endpoint_url=endpoint, region_name=region)
+
+
+def auditor(c):
+    iam = c("iam")
+    iam.create_user(UserName="cloudkestrel-auditor")
+    key = iam.create_access_key(UserName="cloudkestrel-auditor")["AccessKey"]
+    return {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+
+
+def arn(account, kind, name):
+    return f"arn:aws:iam::{account}:{kind}/{name}"
+
+
+def enable_mfa(iam, user):
+    dev = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+    iam.enable_mfa_device(UserName=user, SerialNumber=dev["SerialNumber"],
+                          AuthenticationCode1="123456", AuthenticationCode2="654321")
+
+
+def reordered(text):
+    """The same policy: statements reversed, Sids dropped, action case changed."""
+    doc = json.loads(text)
+    out = []
+    for s in reversed(doc["Statement"]):
+        s = {k: v for k, v in s.items() if k != "Sid"}
+        for key in ("Action", "NotAction"):
+            if isinstance(s.get(key), list):
+                s[key] = [a.upper() if i % 2 else a for i, a in enumerate(reversed(s[key]))]
+        out.append(s)
+    return json.dumps({"Statement": out, "Version": "2012-10-17"}, indent=1)
+
+
+def setup_config(c, account, region, rules):
+    cfg = c("config", region)
+    s3 = c("s3", region)
+    bucket = f"config-{account}-{region}"
+    kw = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **kw)
+    cfg.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": arn(account, "role", "config-role"),
+        "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}})
+    cfg.put_delivery_channel(DeliveryChannel={"name": "default", "s3BucketName": bucket})
+    cfg.start_configuration_recorder(ConfigurationRecorderName="default")
+    for ident in rules:
+        cfg.put_config_rule(ConfigRule={
+            "ConfigRuleName": ident.lower().replace("_", "-"),
+            "Source": {"Owner": "AWS", "SourceIdentifier": ident}})
+
+
+def mixed(c, account, args):
+    """Users with and without MFA, policies through groups and directly, public and
+    private buckets (one in another region), AWS Config with some rules deployed."""
+    iam = c("iam")
+    force = iam.create_policy(PolicyName="Force_MFA", PolicyDocument=reordered(policy_text("Force_MFA")))["Policy"]["Arn"]
+    ip = iam.create_policy(PolicyName="User_Source_IP_Restrictions",
+                           PolicyDocument=policy_text("User_Source_IP_Restrictions", ["195.89.85.67"]))["Policy"]["Arn"]
+    iam.create_group(GroupName="DevOps")
+    iam.attach_group_policy(GroupName="DevOps", PolicyArn=force)
+    iam.attach_group_policy(GroupName="DevOps", PolicyArn=ip)
+    iam.create_user(UserName="alice")
+    iam.add_user_to_group(GroupName="DevOps", UserName="alice")
+    enable_mfa(iam, "alice")
+    iam.create_user(UserName="bob")
+    iam.create_login_profile(UserName="bob", Password="Passw0rd!Passw0rd!")
+    iam.attach_user_policy(UserName="bob", PolicyArn=force)
+    iam.create_user(UserName="carol")
+    iam.put_user_policy(UserName="carol", PolicyName="carol-admin", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    iam.create_policy(PolicyName="BreakGlass", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["*"], "Resource": "*"}]}))
+
+    s3 = c("s3")
+    p = f"ck-{account}"
+    s3.create_bucket(Bucket=f"{p}-private")
+    s3.create_bucket(Bucket=f"{p}-public-acl")
+    s3.put_bucket_acl(Bucket=f"{p}-public-acl", ACL="public-read")
+    s3.create_bucket(Bucket=f"{p}-public-policy")
+    s3.put_bucket_policy(Bucket=f"{p}-public-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{p}-public-policy/*"}]}))
+    s3.create_bucket(Bucket=f"{p}-vpc-only")
+    s3.put_bucket_policy(Bucket=f"{p}-vpc-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObject"],
+         "Resource": f"arn:aws:s3:::{p}-vpc-only/*", "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-0a1b2c3d"}}}]}))
+    eu = c("s3", "eu-west-1")
+    eu.create_bucket(Bucket=f"{p}-eu-dropbox", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    owner = eu.get_bucket_acl(Bucket=f"{p}-eu-dropbox")["Owner"]
+    eu.put_bucket_acl(Bucket=f"{p}-eu-dropbox", AccessControlPolicy={"Owner": owner, "Grants": [
+        {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"},
+        {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "WRITE"}]})
+    setup_config(c, account, "us-east-1", ["IAM_USER_MFA_ENABLED", "S3_BUCKET_PUBLIC_READ_PROHIBITED"])
+
+
+def weaker(c, account, args):
+    """Force_MFA present but subtly weaker (Bool instead of BoolIfExists); every user in
+    a group with it; no buckets; no AWS Config."""
+    iam = c("iam")
+    text = policy_text("Force_MFA").replace("BoolIfExists", "Bool")
+    force = iam.create_policy(PolicyName="Force_MFA", PolicyDocument=text)["Policy"]["Arn"]
+    iam.create_group(GroupName="DevOps")
+    iam.attach_group_policy(GroupName="DevOps", PolicyArn=force)
+    for user in ("dave", "erin"):
+        iam.create_user(UserName=user)
+        iam.add_user_to_group(GroupName="DevOps", UserName=user)
+        enable_mfa(iam, user)
+    iam.add_user_to_group(GroupName="DevOps", UserName="cloudkestrel-auditor")
+
+
+def scale(c, account, args):
+    """N users and M buckets with a realistic mix, for the request-count test and the
+    benchmark."""
+    iam = c("iam")
+    force = iam.create_policy(PolicyName="Force_MFA", PolicyDocument=policy_text("Force_MFA"))["Policy"]["Arn"]
+    ip = iam.create_policy(PolicyName="User_Source_IP_Restrictions",
+                           PolicyDocument=policy_text("User_Source_IP_Restrictions", ["195.89.85.67"]))["Policy"]["Arn"]
+    for g in ("DevOps", "Developers", "ReadOnly"):
+        iam.create_group(GroupName=g)
+        iam.attach_group_policy(GroupName=g, PolicyArn=force)
+    iam.attach_group_policy(GroupName="DevOps", PolicyArn=ip)
+    for i in range(args.users):
+        name = f"user{i:04d}"
+        iam.create_user(UserName=name)
+        if i % 10:
+            iam.add_user_to_group(GroupName=("DevOps", "Developers", "ReadOnly")[i % 3], UserName=name)
+        if i % 4 == 0:
+            enable_mfa(iam, name)
+        if i % 3 == 0:
+            iam.create_login_profile(UserName=name, Password="Passw0rd!Passw0rd!")
+        if i % 5 == 0:
+            iam.create_access_key(UserName=name)
+        if i % 17 == 0:
+            iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+        if i % 23 == 0:
+            iam.attach_user_policy(UserName=name, PolicyArn=ip)
+    s3 = c("s3")
+    for j in range(args.buckets):
+        b = f"ck-{account}-b{j:03d}"
+        s3.create_bucket(Bucket=b)
+        if j % 10 == 1:
+            s3.put_bucket_acl(Bucket=b, ACL="public-read")
+        elif j % 10 == 2:
+            s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/*"}]}))
+        elif j % 10 == 3:
+            s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+
+
+SCENARIOS = {"mixed": mixed, "weaker": weaker, "scale": scale}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoint", required=True)
+    ap.add_argument("--account", required=True)
+    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--buckets", type=int, default=0)
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    args = ap.parse_args()
+    c = clients(args.endpoint, args.account)
+    keys = auditor(c)
+    SCENARIOS[args.scenario](c, args.account, args)
+    json.dump(keys, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
