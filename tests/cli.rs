@@ -369,3 +369,23 @@ fn export_prints_the_fixture_back() {
     let original = cloudkestrel::fixture::load(&root().join("fixtures/demo-account.json")).unwrap();
     assert_eq!(exported, original);
 }
+
+#[test]
+fn half_written_snapshots_are_never_picked() {
+    let dir = demo_dir();
+    // What an interrupted collect leaves: a hidden temporary file, newer by name.
+    write(
+        dir.path(),
+        "snapshots/demo/.2026-12-31T00-00-00Z.sqlite.tmp-4242",
+        "partial",
+    );
+    write(
+        dir.path(),
+        "snapshots/demo/.2026-12-31T00-00-00Z.sqlite",
+        "partial",
+    );
+    let o = ck(dir.path(), &["evaluate"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let report = std::fs::read_to_string(dir.path().join("reports/demo.json")).unwrap();
+    assert!(report.contains("2026-11-27T08-00-00Z.sqlite"), "{report}");
+}

@@ -483,3 +483,72 @@ fn unknown_target_names_are_usage_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Did you mean demo?"));
     assert!(!dir.path().join("snapshots").exists());
 }
+
+#[test]
+fn profiles_and_assumed_roles_reach_their_accounts() {
+    let (home, other, via_profile) = (account_id(), account_id(), account_id());
+    let keys = seed(&home, "weaker", &[]);
+    let profile_keys = seed(&via_profile, "weaker", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        format!(
+            "[audit-profile]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            profile_keys.id, profile_keys.secret
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("targets.json"),
+        format!(
+            r#"{{ "Targets": [ {{
+  "assumed": {{ "Credentials": {{ "AwsAccessKeyId": "K", "AwsSecretAccessKey": "S" }},
+    "RoleArn": "arn:aws:iam::{other}:role/CloudKestrelAudit", "ExternalId": "ck-test",
+    "Rules": [ {{ "Config": {{ "Name": "IAM_USER_GROUP_MEMBERSHIP_CHECK" }} }} ] }},
+  "profiled": {{ "Profile": "audit-profile", "Regions": ["us-east-1"],
+    "Rules": [ {{ "Config": {{ "Name": "IAM_USER_GROUP_MEMBERSHIP_CHECK" }} }} ] }} }} ] }}"#
+        ),
+    )
+    .unwrap();
+    let ep = endpoint();
+    let out = ck(
+        dir.path(),
+        &[
+            "collect",
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-east-1",
+            "--max-attempts",
+            "1",
+        ],
+        &[
+            ("K", &keys.id),
+            ("S", &keys.secret),
+            ("AWS_SHARED_CREDENTIALS_FILE", creds.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let assumed = cloudkestrel::snapshot::read(&only_snapshot(dir.path(), "assumed")).unwrap();
+    assert_eq!(
+        assumed.metadata.account_id, other,
+        "the role's account, not the caller's"
+    );
+    assert!(
+        assumed
+            .metadata
+            .caller_arn
+            .contains("assumed-role/CloudKestrelAudit"),
+        "{}",
+        assumed.metadata.caller_arn
+    );
+    let profiled = cloudkestrel::snapshot::read(&only_snapshot(dir.path(), "profiled")).unwrap();
+    assert_eq!(profiled.metadata.account_id, via_profile);
+    assert!(profiled.iam.users.iter().any(|u| u.name == "dave"));
+}
