@@ -149,6 +149,7 @@ fn whole_target_errors(target: &Target, resource: &str, message: &str) -> Vec<Fi
                 check: match meta.kind {
                     Kind::Policy => Check::PolicyDocument,
                     Kind::Config => Check::Deployed,
+                    Kind::Setup => Check::Setup,
                 },
                 resource: resource.to_string(),
                 resource_name: resource.to_string(),

@@ -167,15 +167,33 @@ struct RawTarget {
 enum RawRule {
     Policy(RawPolicyRule),
     Config(RawConfigRule),
+    Setup(RawSetupRule),
 }
 
-/// A rule name, checked as it is read so that an error points at the name itself.
-struct RuleName<const POLICY: bool>(&'static dyn Rule);
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSetupRule {
+    #[serde(rename = "Name")]
+    name: RuleName<SETUP>,
+    #[serde(rename = "Options", default)]
+    options: serde_json::Map<String, Value>,
+}
 
-impl<'de, const POLICY: bool> Deserialize<'de> for RuleName<POLICY> {
+const POLICY: u8 = 0;
+const CONFIG: u8 = 1;
+const SETUP: u8 = 2;
+
+/// A rule name, checked as it is read so that an error points at the name itself.
+struct RuleName<const KIND: u8>(&'static dyn Rule);
+
+impl<'de, const KIND: u8> Deserialize<'de> for RuleName<KIND> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
-        let kind = if POLICY { Kind::Policy } else { Kind::Config };
+        let kind = match KIND {
+            POLICY => Kind::Policy,
+            CONFIG => Kind::Config,
+            _ => Kind::Setup,
+        };
         lookup(&name, kind)
             .map(RuleName)
             .map_err(serde::de::Error::custom)
@@ -186,7 +204,7 @@ impl<'de, const POLICY: bool> Deserialize<'de> for RuleName<POLICY> {
 #[serde(deny_unknown_fields)]
 struct RawPolicyRule {
     #[serde(rename = "Name")]
-    name: RuleName<true>,
+    name: RuleName<POLICY>,
     #[serde(rename = "Params")]
     params: Option<Vec<IndexMap<String, Vec<String>>>>,
     #[serde(rename = "Source_IPs")]
@@ -199,7 +217,7 @@ struct RawPolicyRule {
 #[serde(deny_unknown_fields)]
 struct RawConfigRule {
     #[serde(rename = "Name")]
-    name: RuleName<false>,
+    name: RuleName<CONFIG>,
     #[serde(rename = "AddIfMissing", default)]
     add_if_missing: bool,
     #[serde(rename = "IgnoreUsers", default)]
@@ -298,6 +316,10 @@ fn setting_string(rule: &str, section: &str, s: &Setting, v: &Value) -> Result<S
             }
             Ok(names.join(","))
         }
+        ValueType::Name => match v {
+            Value::String(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+            _ => Err(bad()),
+        },
         ValueType::Choice(choices) => match v {
             Value::String(t) if choices.contains(&t.as_str()) => Ok(t.clone()),
             _ => Err(bad()),
@@ -397,6 +419,18 @@ impl TryFrom<RawRule> for RuleSpec {
                     source_ips: ips,
                     parameters: BTreeMap::new(),
                     options: BTreeMap::new(),
+                })
+            }
+            RawRule::Setup(r) => {
+                let rule = r.name.0;
+                let meta = rule.meta();
+                Ok(RuleSpec {
+                    rule,
+                    add_if_missing: false,
+                    ignore_users: Vec::new(),
+                    source_ips: Vec::new(),
+                    parameters: BTreeMap::new(),
+                    options: settings(meta.name, "Options", meta.options, &r.options)?,
                 })
             }
             RawRule::Config(c) => {

@@ -15,7 +15,7 @@ fn rule_names_are_unique() {
             r.meta().name
         );
     }
-    assert_eq!(rules::RULES.len(), 10);
+    assert_eq!(rules::RULES.len(), 11);
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn config_rules_name_their_managed_rule() {
                     Some(m.name.to_lowercase().replace('_', "-").as_str())
                 );
             }
-            Kind::Policy => assert!(m.source_identifier.is_none()),
+            Kind::Policy | Kind::Setup => assert!(m.source_identifier.is_none()),
         }
     }
 }

@@ -55,7 +55,8 @@ fn json_report_has_the_documented_shape() {
             "attached",
             "deployed",
             "aws-config",
-            "local"
+            "local",
+            "setup"
         ]
         .contains(&r["check"].as_str().unwrap()));
         for k in ["rule", "resource", "resource_name", "message"] {

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod policy;
+pub mod setup;
 
 use serde::Serialize;
 
@@ -29,6 +30,7 @@ pub(crate) use rule;
 pub enum Kind {
     Policy,
     Config,
+    Setup,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
         match self {
             Kind::Policy => "Policy",
             Kind::Config => "Config",
+            Kind::Setup => "Setup",
         }
     }
 }
@@ -51,6 +54,8 @@ pub enum ValueType {
     Csv,
     /// One of the listed words.
     Choice(&'static [&'static str]),
+    /// A non-empty IAM name.
+    Name,
 }
 
 impl ValueType {
@@ -60,6 +65,7 @@ impl ValueType {
             ValueType::Bool => "true or false".into(),
             ValueType::Csv => "a comma-separated string of names, or a list of names".into(),
             ValueType::Choice(c) => format!("one of {}", c.join(", ")),
+            ValueType::Name => "a non-empty name".into(),
         }
     }
 }
@@ -73,6 +79,19 @@ pub struct Setting {
     /// The default, in AWS's string form; `None` = unset.
     pub default: Option<&'static str>,
     pub doc: &'static str,
+}
+
+/// How AWS Config triggers a managed rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Not an AWS Config rule.
+    NotConfig,
+    /// Every 24 hours (`MaximumExecutionFrequency` TwentyFour_Hours).
+    Periodic,
+    /// When a resource of these types changes (the rule's Scope).
+    Changes(&'static [&'static str]),
+    /// Both.
+    ChangesAndPeriodic(&'static [&'static str]),
 }
 
 #[derive(Debug)]
@@ -91,6 +110,8 @@ pub struct RuleMeta {
     /// Whether the rule is about account-wide (global) resources, so that deploying it
     /// in one region is enough.
     pub global: bool,
+    /// Config rules: how AWS Config runs the managed rule (what `apply` creates).
+    pub trigger: Trigger,
     pub parameters: &'static [Setting],
     pub options: &'static [Setting],
     /// What the local (or policy) checks read; a problem there makes them `error`.
@@ -119,6 +140,7 @@ pub static RULES: &[&dyn Rule] = &[
     &config::iam_user_group_membership_check::GroupMembership,
     &config::s3_bucket_public_read_prohibited::PublicRead,
     &config::s3_bucket_public_write_prohibited::PublicWrite,
+    &setup::account_setup::AccountSetup,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Rule> {
@@ -174,6 +196,8 @@ pub enum Check {
     AwsConfig,
     #[serde(rename = "local")]
     Local,
+    #[serde(rename = "setup")]
+    Setup,
 }
 
 impl Check {
@@ -184,6 +208,7 @@ impl Check {
             Check::Deployed => "deployed",
             Check::AwsConfig => "aws-config",
             Check::Local => "local",
+            Check::Setup => "setup",
         }
     }
 }
@@ -290,7 +315,7 @@ pub fn evaluate(account: &Account, specs: &[RuleSpec]) -> Vec<Finding> {
     for spec in specs {
         let cx = Context { account, spec };
         match spec.rule.meta().kind {
-            Kind::Policy => out.extend(spec.rule.check(&cx)),
+            Kind::Policy | Kind::Setup => out.extend(spec.rule.check(&cx)),
             Kind::Config => out.extend(config::evaluate(&cx)),
         }
     }

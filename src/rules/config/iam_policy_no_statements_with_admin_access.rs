@@ -1,6 +1,6 @@
 use crate::model::Section;
 use crate::policy::{normalize, Statement};
-use crate::rules::{
+use crate::rules::{Trigger, 
     rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType,
 };
 
@@ -50,6 +50,7 @@ rule! {
         summary: "No customer managed policy allows every action on every resource",
         user_scoped: false,
         global: true,
+        trigger: Trigger::Changes(&["AWS::IAM::Policy"]),
         parameters: &[Setting {
             name: "excludePermissionBoundaryPolicy",
             ty: ValueType::Bool,

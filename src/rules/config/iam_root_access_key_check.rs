@@ -1,5 +1,5 @@
 use crate::model::{CredentialReportRow, Section};
-use crate::rules::{
+use crate::rules::{Trigger, 
     rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType,
 };
 
@@ -41,6 +41,7 @@ rule! {
         summary: "The root user has no access key",
         user_scoped: false,
         global: true,
+        trigger: Trigger::Periodic,
         parameters: &[],
         options: &[Setting {
             name: "InactiveKeyFails",

@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
+use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
 
 rule! {
     /// ## What it checks
@@ -37,6 +37,7 @@ rule! {
         summary: "Every IAM user has MFA enabled",
         user_scoped: true,
         global: true,
+        trigger: Trigger::Periodic,
         parameters: &[],
         options: &[Setting {
             name: "ConsoleUsersOnly",

@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
+use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
 
 rule! {
     /// ## What it checks
@@ -34,6 +34,7 @@ rule! {
         summary: "No IAM user has policies attached directly (permissions come from groups)",
         user_scoped: true,
         global: true,
+        trigger: Trigger::Changes(&["AWS::IAM::User"]),
         parameters: &[],
         options: &[Setting {
             name: "CountInlinePolicies",

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
+use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
 
 rule! {
     /// ## What it checks
@@ -48,6 +48,7 @@ rule! {
         summary: "No user has a password or active access key unused for maxCredentialUsageAge days",
         user_scoped: true,
         global: true,
+        trigger: Trigger::Periodic,
         parameters: &[Setting {
             name: "maxCredentialUsageAge",
             ty: ValueType::PositiveInt,

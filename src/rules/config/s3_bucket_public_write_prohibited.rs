@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta};
+use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta};
 
 use super::s3_access::{self, Access};
 
@@ -57,6 +57,7 @@ rule! {
         summary: "No S3 bucket allows public write access (ACL or policy), after Block Public Access",
         user_scoped: false,
         global: false,
+        trigger: Trigger::ChangesAndPeriodic(&["AWS::S3::Bucket"]),
         parameters: &[],
         options: &[],
         needs: &[Section::S3Buckets, Section::S3AccountPublicAccessBlock],

@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta};
+use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta};
 
 rule! {
     /// ## What it checks
@@ -47,6 +47,7 @@ rule! {
         summary: "Every user has CloudKestrel's Force_MFA policy attached, and the account's copy is identical to ours",
         user_scoped: true,
         global: true,
+        trigger: Trigger::NotConfig,
         parameters: &[],
         options: &[],
         needs: &[Section::IamAuthorization],

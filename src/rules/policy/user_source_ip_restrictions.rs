@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Setting, ValueType};
+use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, ValueType};
 
 rule! {
     /// ## What it checks
@@ -44,6 +44,7 @@ rule! {
         summary: "Every user has CloudKestrel's source-IP restriction attached, and the account's copy is identical to ours with this target's IPs",
         user_scoped: true,
         global: true,
+        trigger: Trigger::NotConfig,
         parameters: &[Setting {
             name: crate::targets::SOURCE_IP_PARAM,
             ty: ValueType::Csv,

@@ -1,0 +1,3 @@
+//! The expected account setup (from the original CloudKestrel documentation).
+
+pub mod account_setup;
