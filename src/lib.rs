@@ -4,6 +4,7 @@
 //! the typed [`model::Account`], applies the rules configured in targets.json and writes
 //! a JSON and an HTML report per target. Evaluation is offline and deterministic.
 
+pub mod apply;
 pub mod collect;
 pub mod evaluate;
 pub mod fixture;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use cloudkestrel::apply;
 use cloudkestrel::collect::{self, Collected, Connection};
 use cloudkestrel::evaluate;
 use cloudkestrel::rules;
@@ -85,6 +86,36 @@ enum Command {
         #[arg(long, default_value = "reports")]
         report_dir: PathBuf,
     },
+    /// Add the AWS Config managed rules marked AddIfMissing that a target lacks
+    #[command(
+        after_help = "Exit codes:\n  0  done, or nothing to do\n  2  invalid input or usage, or no confirmation\n  3  a target could not be handled (unreadable, missing AWS Config prerequisites, a rule refused)"
+    )]
+    Apply {
+        /// The targets file
+        #[arg(long, default_value = "targets.json")]
+        targets: PathBuf,
+        /// Only this target (repeatable; default: every target)
+        #[arg(long = "target", value_name = "NAME")]
+        only: Vec<String>,
+        /// Send every request to this endpoint (moto, LocalStack)
+        #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+        endpoint_url: Option<String>,
+        /// Regions to manage (repeatable); a target's "Regions" win
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// Attempts per request, retries included
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+        max_attempts: u32,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Carry out the plan without asking
+        #[arg(long, conflicts_with = "dry_run")]
+        yes: bool,
+        /// Plan from this snapshot instead of reading the account (implies --dry-run)
+        #[arg(long, value_name = "FILE", conflicts_with = "yes")]
+        from_snapshot: Option<PathBuf>,
+    },
     /// List the rules, or explain one
     Rules {
         /// Show the full documentation of one rule
@@ -126,6 +157,27 @@ fn main() -> ExitCode {
             report_dir,
         } => run_evaluate(&snapshots, &targets, &snapshot_dir, &report_dir),
         Command::Rules { explain } => run_rules(explain.as_deref()),
+        Command::Apply {
+            targets,
+            only,
+            endpoint_url,
+            regions,
+            max_attempts,
+            dry_run,
+            yes,
+            from_snapshot,
+        } => run_apply(
+            &targets,
+            &only,
+            Connection {
+                endpoint_url: endpoint_url.filter(|u| !u.is_empty()),
+                regions,
+                max_attempts,
+            },
+            dry_run,
+            yes,
+            from_snapshot.as_deref(),
+        ),
         Command::Snapshot { command } => run_snapshot(command),
     };
     ExitCode::from(exit.code())
@@ -324,6 +376,159 @@ fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit
         })
         .collect();
     exit.worst(print_outcomes(&evaluate::run(&targets, &jobs, report_dir)))
+}
+
+/// The targets named by `--target` (all when none), or why a name is wrong.
+fn select<'a>(
+    targets: &'a targets::Targets,
+    only: &[String],
+) -> Result<Vec<&'a targets::Target>, String> {
+    let names: Vec<&str> = targets.targets.iter().map(|t| t.name.as_str()).collect();
+    for name in only {
+        if targets.get(name).is_none() {
+            let hint = names
+                .iter()
+                .max_by(|a, b| {
+                    strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b))
+                })
+                .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
+                .map(|n| format!(" Did you mean {n}?"))
+                .unwrap_or_default();
+            return Err(format!(
+                "--target {name}: {} defines no such target.{hint} Targets: {}",
+                targets.file.display(),
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(targets
+        .targets
+        .iter()
+        .filter(|t| only.is_empty() || only.contains(&t.name))
+        .collect())
+}
+
+fn run_apply(
+    targets_file: &std::path::Path,
+    only: &[String],
+    conn: Connection,
+    dry_run: bool,
+    yes: bool,
+    from_snapshot: Option<&std::path::Path>,
+) -> Exit {
+    init_logging(false, 0);
+    let targets = match targets::load(targets_file) {
+        Ok(t) => t,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    let selected = match select(&targets, only) {
+        Ok(s) => s,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    if let Some(path) = from_snapshot {
+        let account = match snapshot::read(path) {
+            Ok(a) => a,
+            Err(e) => return fail(Exit::Incomplete, e),
+        };
+        let Some(target) = targets.get(&account.metadata.target) else {
+            return fail(
+                Exit::Usage,
+                format!(
+                    "{}: a snapshot of target {:?}, which {} does not define",
+                    path.display(),
+                    account.metadata.target,
+                    targets_file.display()
+                ),
+            );
+        };
+        let plan = apply::plan(target, &account);
+        print!("{}", apply::describe(&plan));
+        println!(
+            "(planned from {}, collected {}; dry run: nothing changed)",
+            path.display(),
+            account.metadata.collected_at
+        );
+        return if plan.blocked() {
+            Exit::Incomplete
+        } else {
+            Exit::Pass
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                Exit::Incomplete,
+                format!("cannot start the async runtime: {e}"),
+            )
+        }
+    };
+    let states = runtime.block_on(futures::future::join_all(
+        selected.iter().map(|t| apply::read_state(t, &conn)),
+    ));
+    let plans: Vec<(apply::Plan, Option<collect::aws::Clients>)> = selected
+        .iter()
+        .zip(states)
+        .map(|(t, (account, clients))| (apply::plan(t, &account), clients))
+        .collect();
+    let mut exit = Exit::Pass;
+    for (plan, _) in &plans {
+        print!("{}", apply::describe(plan));
+        if plan.blocked() {
+            exit = Exit::Incomplete;
+            println!(
+                "  → nothing will be added for {} until the above is fixed",
+                plan.target
+            );
+        }
+    }
+    let todo: usize = plans
+        .iter()
+        .filter(|(p, _)| !p.blocked())
+        .map(|(p, _)| p.additions.len())
+        .sum();
+    if dry_run {
+        println!("dry run: nothing changed ({todo} rule(s) would be added)");
+        return exit;
+    }
+    if todo == 0 {
+        println!("nothing to do");
+        return exit;
+    }
+    if !yes {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            return fail(
+                Exit::Usage,
+                "refusing to change AWS Config without confirmation: pass --yes, or run on a terminal (nothing changed)",
+            );
+        }
+        print!("Add {todo} rule(s)? [y/N] ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return fail(Exit::Usage, "not confirmed: nothing changed");
+        }
+    }
+    for (plan, clients) in &plans {
+        let Some(clients) = clients.as_ref().filter(|_| !plan.blocked()) else {
+            continue;
+        };
+        for a in &plan.additions {
+            match runtime.block_on(apply::put_rule(&clients.config(&a.region), a)) {
+                Ok(()) => println!("added {} in {} for {}", a.rule_name, a.region, plan.target),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", plan.target);
+                    exit = exit.worst(Exit::Incomplete);
+                }
+            }
+        }
+    }
+    exit
 }
 
 type Bars = (

@@ -101,6 +101,36 @@ impl RuleSpec {
         self.option(name) == Some("true")
     }
 
+    /// Whether a deployed rule's InputParameters mean the same as targets.json: AWS's
+    /// defaults fill what either side leaves out, and comma-separated lists are compared
+    /// without the spaces around names.
+    pub fn same_parameters(&self, deployed: &BTreeMap<String, String>) -> bool {
+        let meta = self.rule.meta();
+        let normal = |m: BTreeMap<String, String>| -> BTreeMap<String, String> {
+            let mut m = m;
+            for s in meta.parameters {
+                if let Some(d) = s.default {
+                    m.entry(s.name.to_string()).or_insert_with(|| d.to_string());
+                }
+            }
+            m.into_iter()
+                .map(|(k, v)| {
+                    let csv = meta
+                        .parameters
+                        .iter()
+                        .any(|s| s.name == k && s.ty == ValueType::Csv);
+                    let v = if csv {
+                        v.split(',').map(str::trim).collect::<Vec<_>>().join(",")
+                    } else {
+                        v
+                    };
+                    (k, v)
+                })
+                .collect()
+        };
+        normal(deployed.clone()) == normal(self.parameters.clone())
+    }
+
     /// The InputParameters AWS Config should have: every parameter given in targets.json
     /// and the defaults of the others.
     pub fn effective_parameters(&self) -> BTreeMap<String, String> {
@@ -114,6 +144,23 @@ impl RuleSpec {
             })
             .collect()
     }
+}
+
+/// A rule's InputParameters (a JSON string of string values) as a map; numbers and
+/// booleans are taken in their string form.
+pub fn parse_input_parameters(s: Option<&str>) -> BTreeMap<String, String> {
+    let Some(Ok(Value::Object(m))) = s.map(serde_json::from_str::<Value>) else {
+        return BTreeMap::new();
+    };
+    m.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]

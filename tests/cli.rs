@@ -389,3 +389,36 @@ fn half_written_snapshots_are_never_picked() {
     let report = std::fs::read_to_string(dir.path().join("reports/demo.json")).unwrap();
     assert!(report.contains("2026-11-27T08-00-00Z.sqlite"), "{report}");
 }
+
+#[test]
+fn apply_plans_from_a_snapshot_and_checks_its_flags() {
+    let dir = demo_dir();
+    let o = ck(
+        dir.path(),
+        &[
+            "apply",
+            "--from-snapshot",
+            "snapshots/demo/2026-11-27T08-00-00Z.sqlite",
+        ],
+    );
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    // The demo account records in us-east-1 and has 3 of the 8 rules.
+    assert!(
+        out.contains("+ add iam-user-no-policies-check in us-east-1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ add s3-bucket-public-write-prohibited in us-east-1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("= iam-user-mfa-enabled in us-east-1 already present"),
+        "{out}"
+    );
+    assert!(out.contains("dry run: nothing changed"), "{out}");
+    let o = ck(dir.path(), &["apply", "--dry-run", "--yes"]);
+    assert_eq!(code(&o), 2);
+    let o = ck(dir.path(), &["apply", "--from-snapshot", "missing.sqlite"]);
+    assert_eq!(code(&o), 3);
+}

@@ -617,3 +617,54 @@ mod s3_buckets {
         assert_eq!(list.num_calls(), 3);
     }
 }
+
+// ---- apply --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_parameter_aws_refuses_is_named_in_the_error() {
+    use aws_sdk_config::operation::put_config_rule::PutConfigRuleError;
+    use aws_sdk_config::types::error::InvalidParameterValueException;
+    use cloudkestrel::apply::{put_rule, Addition};
+    let rule = mock!(aws_sdk_config::Client::put_config_rule)
+        .match_requests(|r| {
+            let rule = r.config_rule().unwrap();
+            rule.input_parameters() == Some(r#"{"maxCredentialUsageAge":"100000"}"#)
+                && rule.maximum_execution_frequency().map(|f| f.as_str())
+                    == Some("TwentyFour_Hours")
+                && rule.source().and_then(|s| s.source_identifier())
+                    == Some("IAM_USER_UNUSED_CREDENTIALS_CHECK")
+        })
+        .then_error(|| {
+            PutConfigRuleError::InvalidParameterValueException(
+                InvalidParameterValueException::builder()
+                    .message("maxCredentialUsageAge must be between 1 and 1095")
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("InvalidParameterValueException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+    let client = mock_client!(aws_sdk_config, [&rule]);
+    let addition = Addition {
+        region: "us-east-1".into(),
+        rule_name: "iam-user-unused-credentials-check".into(),
+        source_identifier: "IAM_USER_UNUSED_CREDENTIALS_CHECK".into(),
+        input_parameters: [("maxCredentialUsageAge".to_string(), "100000".to_string())].into(),
+        maximum_execution_frequency: Some("TwentyFour_Hours"),
+        scope: Vec::new(),
+        configured_as: "IAM_USER_UNUSED_CREDENTIALS_CHECK".into(),
+    };
+    let err = put_rule(&client, &addition).await.unwrap_err();
+    for needle in [
+        "iam-user-unused-credentials-check",
+        "maxCredentialUsageAge",
+        "100000",
+        "InvalidParameterValueException",
+        "between 1 and 1095",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert_eq!(rule.num_calls(), 1);
+}

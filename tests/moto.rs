@@ -68,6 +68,7 @@ fn seed(account: &str, scenario: &str, extra: &[&str]) -> Keys {
 fn ck(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudkestrel"));
     cmd.current_dir(dir)
+        .stdin(std::process::Stdio::null())
         .args(args)
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
@@ -551,4 +552,210 @@ fn profiles_and_assumed_roles_reach_their_accounts() {
     let profiled = cloudkestrel::snapshot::read(&only_snapshot(dir.path(), "profiled")).unwrap();
     assert_eq!(profiled.metadata.account_id, via_profile);
     assert!(profiled.iam.users.iter().any(|u| u.name == "dave"));
+}
+
+/// The AWS Config rules of an account, as `collect` reads them: (name, InputParameters).
+fn config_rules(dir: &Path, env: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+    let snaps = dir.join("state");
+    let _ = std::fs::remove_dir_all(&snaps);
+    let ep = endpoint();
+    let out = ck(
+        dir,
+        &[
+            "collect",
+            "--snapshot-dir",
+            snaps.to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+            "--max-attempts",
+            "1",
+            "-q",
+        ],
+        env,
+    );
+    assert!(out.status.code().is_some(), "collect ran");
+    let target_dir = std::fs::read_dir(&snaps)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let file = std::fs::read_dir(target_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let account = cloudkestrel::snapshot::read(&file).unwrap();
+    let mut rules: Vec<(String, Option<String>)> = account
+        .config
+        .regions
+        .iter()
+        .flat_map(|r| {
+            r.rules
+                .iter()
+                .map(|x| (x.name.clone(), x.input_parameters.clone()))
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[test]
+fn apply_adds_what_is_missing_once_and_only_when_confirmed() {
+    let account = account_id();
+    let keys = seed(&account, "mixed", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let targets = |age: u32| {
+        format!(
+            r#"{{ "Targets": [ {{ "acct": {{ "Credentials": {{ "AwsAccessKeyId": "K", "AwsSecretAccessKey": "S" }}, "Regions": ["us-east-1"],
+  "Rules": [
+    {{ "Config": {{ "Name": "IAM_USER_MFA_ENABLED", "AddIfMissing": true }} }},
+    {{ "Config": {{ "Name": "IAM_USER_NO_POLICIES_CHECK", "AddIfMissing": true }} }},
+    {{ "Config": {{ "Name": "IAM_USER_UNUSED_CREDENTIALS_CHECK", "AddIfMissing": true, "Parameters": {{ "maxCredentialUsageAge": {age} }} }} }},
+    {{ "Config": {{ "Name": "IAM_USER_GROUP_MEMBERSHIP_CHECK", "AddIfMissing": true, "Parameters": {{ "groupNames": "DevOps, SecurityAudit" }} }} }},
+    {{ "Config": {{ "Name": "S3_BUCKET_PUBLIC_WRITE_PROHIBITED", "AddIfMissing": true }} }},
+    {{ "Config": {{ "Name": "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS" }} }} ] }} }} ] }}"#
+        )
+    };
+    std::fs::write(dir.path().join("targets.json"), targets(45)).unwrap();
+    let env = [("K", keys.id.as_str()), ("S", keys.secret.as_str())];
+    let ep = endpoint();
+    let before = config_rules(dir.path(), &env);
+    assert_eq!(
+        before.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["iam-user-mfa-enabled", "s3-bucket-public-read-prohibited"]
+    );
+
+    // --dry-run: the plan, and nothing changed.
+    let out = ck(
+        dir.path(),
+        &["apply", "--dry-run", "--endpoint-url", &ep],
+        &env,
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("+ add iam-user-unused-credentials-check in us-east-1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"InputParameters {"maxCredentialUsageAge":"45"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("MaximumExecutionFrequency TwentyFour_Hours"),
+        "{text}"
+    );
+    assert!(text.contains("Scope AWS::S3::Bucket"), "{text}");
+    assert!(
+        text.contains("= iam-user-mfa-enabled in us-east-1 already present"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("iam-policy-no-statements-with-admin-access"),
+        "not AddIfMissing: {text}"
+    );
+    assert_eq!(config_rules(dir.path(), &env), before);
+
+    // No --yes and no terminal: refused, nothing changed.
+    let out = ck(dir.path(), &["apply", "--endpoint-url", &ep], &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    assert_eq!(config_rules(dir.path(), &env), before);
+
+    // --yes: added, with the parameters as AWS expects them.
+    let out = ck(dir.path(), &["apply", "--yes", "--endpoint-url", &ep], &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = config_rules(dir.path(), &env);
+    let find = |name: &str| after.iter().find(|r| r.0 == name).map(|r| r.1.clone());
+    assert_eq!(
+        find("iam-user-unused-credentials-check"),
+        Some(Some(r#"{"maxCredentialUsageAge":"45"}"#.into()))
+    );
+    assert_eq!(
+        find("iam-user-group-membership-check"),
+        Some(Some(r#"{"groupNames":"DevOps,SecurityAudit"}"#.into()))
+    );
+    assert!(find("iam-user-no-policies-check").is_some());
+    assert!(find("s3-bucket-public-write-prohibited").is_some());
+    assert!(find("iam-policy-no-statements-with-admin-access").is_none());
+    assert_eq!(after.len(), 6);
+
+    // A second run is a no-op.
+    let out = ck(dir.path(), &["apply", "--yes", "--endpoint-url", &ep], &env);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to do"));
+    assert_eq!(config_rules(dir.path(), &env), after);
+
+    // A parameter changed in targets.json is reported, never changed.
+    std::fs::write(dir.path().join("targets.json"), targets(60)).unwrap();
+    let out = ck(dir.path(), &["apply", "--yes", "--endpoint-url", &ep], &env);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("≠ iam-user-unused-credentials-check") && text.contains("not changed"),
+        "{text}"
+    );
+    assert_eq!(config_rules(dir.path(), &env), after);
+
+    // The same plan from a snapshot, without calling AWS.
+    let snap = std::fs::read_dir(dir.path().join("state/acct"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = ck(
+        dir.path(),
+        &["apply", "--from-snapshot", snap.to_str().unwrap()],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("nothing to add") && text.contains("dry run"),
+        "{text}"
+    );
+}
+
+#[test]
+fn apply_adds_nothing_without_a_recorder_and_says_what_is_missing() {
+    let account = account_id();
+    let keys = seed(&account, "weaker", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("targets.json"),
+        r#"{ "Targets": [ { "acct": { "Credentials": { "AwsAccessKeyId": "K", "AwsSecretAccessKey": "S" }, "Regions": ["us-east-1"],
+  "Rules": [ { "Config": { "Name": "IAM_USER_MFA_ENABLED", "AddIfMissing": true } } ] } } ] }"#,
+    )
+    .unwrap();
+    let env = [("K", keys.id.as_str()), ("S", keys.secret.as_str())];
+    let ep = endpoint();
+    let out = ck(dir.path(), &["apply", "--yes", "--endpoint-url", &ep], &env);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    for needle in [
+        "configuration recorder",
+        "put-configuration-recorder",
+        "put-delivery-channel",
+        "start-configuration-recorder",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    assert!(
+        config_rules(dir.path(), &env).is_empty(),
+        "nothing may be added"
+    );
 }

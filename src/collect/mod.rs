@@ -56,6 +56,18 @@ pub async fn regions_for(target: &Target, conn: &Connection) -> Vec<String> {
     }
 }
 
+/// The problem of a target whose credentials could not be set up.
+pub fn missing_credentials(e: aws::CredentialsError) -> Problem {
+    Problem {
+        section: Section::Identity,
+        operation: "credentials".into(),
+        error_code: "MissingCredentials".into(),
+        message: e.0,
+        region: None,
+        resource: None,
+    }
+}
+
 /// Reads one account. Never fails: what could not be read is in `problems`.
 pub async fn collect_account(
     target: &Target,
@@ -83,14 +95,7 @@ pub async fn collect_account(
     let sdk = match aws::sdk_config(target, conn, &home).await {
         Ok(s) => s,
         Err(e) => {
-            account.problems.push(Problem {
-                section: Section::Identity,
-                operation: "credentials".into(),
-                error_code: "MissingCredentials".into(),
-                message: e.0,
-                region: None,
-                resource: None,
-            });
+            account.problems.push(missing_credentials(e));
             return account;
         }
     };

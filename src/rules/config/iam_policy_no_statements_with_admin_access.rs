@@ -1,7 +1,7 @@
 use crate::model::Section;
 use crate::policy::{normalize, Statement};
-use crate::rules::{Trigger, 
-    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType,
+use crate::rules::{
+    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
 };
 
 rule! {

@@ -1,6 +1,6 @@
 use crate::model::{CredentialReportRow, Section};
-use crate::rules::{Trigger, 
-    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType,
+use crate::rules::{
+    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
 };
 
 rule! {

@@ -1,5 +1,7 @@
 use crate::model::Section;
-use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
+use crate::rules::{
+    rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+};
 
 rule! {
     /// ## What it checks

@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::Section;
-use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, ValueType};
+use crate::rules::{
+    rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+};
 
 rule! {
     /// ## What it checks

@@ -53,23 +53,6 @@ fn deployed_rules<'a>(
     })
 }
 
-/// InputParameters (a JSON string of string values) as a map.
-fn parse_input_parameters(s: Option<&str>) -> BTreeMap<String, String> {
-    let Some(Ok(serde_json::Value::Object(m))) = s.map(serde_json::from_str::<serde_json::Value>)
-    else {
-        return BTreeMap::new();
-    };
-    m.into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, v)
-        })
-        .collect()
-}
-
 fn deployed(cx: &Context<'_>) -> Finding {
     let meta = cx.spec.rule.meta();
     let id = meta.source_identifier.unwrap_or_default();
@@ -103,8 +86,8 @@ fn deployed(cx: &Context<'_>) -> Finding {
         }
         let wanted = cx.spec.effective_parameters();
         for r in rules {
-            let have = parse_input_parameters(r.input_parameters.as_deref());
-            if have != wanted {
+            let have = crate::targets::parse_input_parameters(r.input_parameters.as_deref());
+            if !cx.spec.same_parameters(&have) {
                 drift.push(format!(
                     "{} in {} runs with parameters {:?}, targets.json says {:?}: AWS Config's verdicts follow the deployed values",
                     r.name, region.region, have, wanted

@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta};
+use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Trigger};
 
 use super::s3_access::{self, Access};
 

@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{Trigger, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, ValueType};
+use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Trigger, ValueType};
 
 rule! {
     /// ## What it checks

@@ -1,5 +1,7 @@
 use crate::model::Section;
-use crate::rules::{rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType};
+use crate::rules::{
+    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+};
 
 rule! {
     /// ## What it checks
@@ -77,7 +79,10 @@ impl Expected {
         match self {
             Expected::Ours(n) => {
                 arn.contains(&format!(":iam::{account_id}:policy/"))
-                    && arn.rsplit('/').next().is_some_and(|x| x.eq_ignore_ascii_case(n))
+                    && arn
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(n))
             }
             Expected::AwsManaged(n) => arn.ends_with(&format!(":iam::aws:policy/{n}")),
         }
@@ -102,7 +107,10 @@ impl Rule for AccountSetup {
             (
                 devops,
                 "people",
-                vec![Expected::Ours("Force_MFA"), Expected::Ours("User_Source_IP_Restrictions")],
+                vec![
+                    Expected::Ours("Force_MFA"),
+                    Expected::Ours("User_Source_IP_Restrictions"),
+                ],
             ),
             (
                 audit,
@@ -130,7 +138,10 @@ impl Rule for AccountSetup {
                 continue;
             };
             for p in policies {
-                let attached = group.attached_policies.iter().any(|a| p.matches(a, account_id));
+                let attached = group
+                    .attached_policies
+                    .iter()
+                    .any(|a| p.matches(a, account_id));
                 out.push(cx.finding(
                     Check::Setup,
                     &group.arn,
@@ -139,7 +150,11 @@ impl Rule for AccountSetup {
                     if attached {
                         format!("{} has {} attached", group.name, p.name())
                     } else {
-                        format!("{} (for {purpose}) does not have {} attached", group.name, p.name())
+                        format!(
+                            "{} (for {purpose}) does not have {} attached",
+                            group.name,
+                            p.name()
+                        )
                     },
                 ));
             }
