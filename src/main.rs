@@ -331,17 +331,9 @@ fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit
         regions: args.regions.clone(),
         max_attempts: args.max_attempts,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                Exit::Incomplete,
-                format!("cannot start the async runtime: {e}"),
-            )
-        }
+        Err(e) => return e,
     };
     let bars = progress_bars(&selected, args.quiet);
     let progress = |target: &str, step: &str| match bars.as_ref().and_then(|(_, b)| b.get(target)) {
@@ -376,6 +368,19 @@ fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit
         })
         .collect();
     exit.worst(print_outcomes(&evaluate::run(&targets, &jobs, report_dir)))
+}
+
+/// The async runtime for the commands that call AWS.
+fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            fail(
+                Exit::Incomplete,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
 }
 
 /// The targets named by `--target` (all when none), or why a name is wrong.
@@ -454,17 +459,9 @@ fn run_apply(
             Exit::Pass
         };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                Exit::Incomplete,
-                format!("cannot start the async runtime: {e}"),
-            )
-        }
+        Err(e) => return e,
     };
     let states = runtime.block_on(futures::future::join_all(
         selected.iter().map(|t| apply::read_state(t, &conn)),

@@ -302,6 +302,19 @@ pub struct ConfigRule {
     pub state: Option<String>,
 }
 
+impl ConfigRule {
+    /// Whether this is the AWS managed rule `source_identifier`, in service (a rule
+    /// being deleted does not count).
+    pub fn implements(&self, source_identifier: &str) -> bool {
+        self.source_owner == "AWS"
+            && self.source_identifier == source_identifier
+            && !self
+                .state
+                .as_deref()
+                .is_some_and(|s| s.starts_with("DELETING"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceResult {

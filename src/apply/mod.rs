@@ -75,14 +75,7 @@ impl Plan {
 }
 
 fn deployed_in<'a>(region: &'a ConfigRegion, id: &str) -> Option<&'a crate::model::ConfigRule> {
-    region.rules.iter().find(|r| {
-        r.source_owner == "AWS"
-            && r.source_identifier == id
-            && !r
-                .state
-                .as_deref()
-                .is_some_and(|s| s.starts_with("DELETING"))
-    })
+    region.rules.iter().find(|r| r.implements(id))
 }
 
 /// How to create what AWS Config lacks in a region, in the user's words and commands.
@@ -317,45 +310,13 @@ pub async fn read_state(
     target: &Target,
     conn: &crate::collect::Connection,
 ) -> (Account, Option<crate::collect::aws::Clients>) {
-    use crate::collect::{aws, config, iam, regions_for};
-    let regions = regions_for(target, conn).await;
-    let mut account = Account {
-        metadata: crate::model::Metadata {
-            target: target.name.clone(),
-            account_id: "unknown".into(),
-            caller_arn: String::new(),
-            collected_at: chrono::Utc::now(),
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            regions: regions.clone(),
-        },
-        iam: Default::default(),
-        config: Default::default(),
-        s3: Default::default(),
-        problems: Vec::new(),
-        api_calls: Default::default(),
+    let (mut account, clients) = crate::collect::connect(target, conn).await;
+    let Some(clients) = clients else {
+        return (account, None);
     };
-    let sdk = match aws::sdk_config(target, conn, &regions[0]).await {
-        Ok(s) => s,
-        Err(e) => {
-            account
-                .problems
-                .push(crate::collect::missing_credentials(e));
-            return (account, None);
-        }
-    };
-    let clients = aws::Clients::new(sdk, conn.endpoint_url.clone());
-    match iam::collect_identity(&clients.sts).await {
-        Ok((id, arn)) => {
-            account.metadata.account_id = id;
-            account.metadata.caller_arn = arn;
-        }
-        Err(p) => {
-            account.problems.push(p);
-            return (account, None);
-        }
-    }
-    for r in &regions {
-        let (region, problems) = config::collect_region(&clients.config(r), r, &[]).await;
+    for r in account.metadata.regions.clone() {
+        let (region, problems) =
+            crate::collect::config::collect_region(&clients.config(&r), &r, &[]).await;
         account.config.regions.push(region);
         account.problems.extend(problems);
     }

@@ -68,13 +68,10 @@ pub fn missing_credentials(e: aws::CredentialsError) -> Problem {
     }
 }
 
-/// Reads one account. Never fails: what could not be read is in `problems`.
-pub async fn collect_account(
-    target: &Target,
-    conn: &Connection,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Account {
-    let collected_at = Utc::now();
+/// An account with only its metadata, and the clients to read the rest: credentials
+/// are set up and the caller's identity asked. `None` when that failed (the problem is
+/// in the account).
+pub async fn connect(target: &Target, conn: &Connection) -> (Account, Option<Clients>) {
     let regions = regions_for(target, conn).await;
     let home = regions[0].clone();
     let mut account = Account {
@@ -82,9 +79,9 @@ pub async fn collect_account(
             target: target.name.clone(),
             account_id: "unknown".into(),
             caller_arn: String::new(),
-            collected_at,
+            collected_at: Utc::now(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
-            regions: regions.clone(),
+            regions,
         },
         iam: Iam::default(),
         config: AwsConfig::default(),
@@ -96,23 +93,38 @@ pub async fn collect_account(
         Ok(s) => s,
         Err(e) => {
             account.problems.push(missing_credentials(e));
-            return account;
+            return (account, None);
         }
     };
     let clients = Clients::new(sdk, conn.endpoint_url.clone());
-    progress("identity");
     match iam::collect_identity(&clients.sts).await {
         Ok((id, arn)) => {
             account.metadata.account_id = id;
             account.metadata.caller_arn = arn;
+            (account, Some(clients))
         }
         Err(p) => {
             // Without the account's identity nothing else can be attributed to it.
             account.problems.push(p);
             account.api_calls = clients.counter.snapshot();
-            return account;
+            (account, None)
         }
     }
+}
+
+/// Reads one account. Never fails: what could not be read is in `problems`.
+pub async fn collect_account(
+    target: &Target,
+    conn: &Connection,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Account {
+    progress("identity");
+    let (mut account, clients) = connect(target, conn).await;
+    let Some(clients) = clients else {
+        return account;
+    };
+    let regions = account.metadata.regions.clone();
+    let home = regions[0].clone();
     let audited: Vec<&str> = target
         .rules
         .iter()

@@ -43,14 +43,7 @@ fn deployed_rules<'a>(
     region: &'a ConfigRegion,
 ) -> impl Iterator<Item = &'a ConfigRule> {
     let id = cx.spec.rule.meta().source_identifier.unwrap_or_default();
-    region.rules.iter().filter(move |r| {
-        r.source_owner == "AWS"
-            && r.source_identifier == id
-            && !r
-                .state
-                .as_deref()
-                .is_some_and(|s| s.starts_with("DELETING"))
-    })
+    region.rules.iter().filter(move |r| r.implements(id))
 }
 
 fn deployed(cx: &Context<'_>) -> Finding {
@@ -113,6 +106,18 @@ fn deployed(cx: &Context<'_>) -> Finding {
                 ok_regions.join(", ")
             ),
         );
+        let evaluated = cx.account.config.regions.iter().any(|r| {
+            deployed_rules(cx, r).any(|d| r.compliance.iter().any(|c| c.config_rule_name == d.name))
+        });
+        let unreadable = cx
+            .account
+            .problems
+            .iter()
+            .any(|p| p.section == Section::ConfigCompliance);
+        if !evaluated && !unreadable {
+            f.message
+                .push_str(" (AWS Config has recorded no evaluation results for it yet: only CloudKestrel's local verdicts are shown)");
+        }
         if !drift.is_empty() {
             f.message
                 .push_str(&format!(" (note: {})", drift.join("; ")));
