@@ -15,8 +15,8 @@ pub mod rules;
 pub mod snapshot;
 pub mod targets;
 
-/// The process exit codes, from best to worst precedence (see [`Exit::worst`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The process exit codes (see [`Exit::worst`] for their precedence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Every result passed.
     Pass = 0,
@@ -31,7 +31,19 @@ pub enum Exit {
 impl Exit {
     /// Combines outcomes: 2 beats 3 beats 1 beats 0.
     pub fn worst(self, other: Exit) -> Exit {
-        self.max(other)
+        fn rank(e: Exit) -> u8 {
+            match e {
+                Exit::Pass => 0,
+                Exit::Fail => 1,
+                Exit::Incomplete => 2,
+                Exit::Usage => 3,
+            }
+        }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 
     pub fn code(self) -> u8 {
@@ -47,3 +59,18 @@ Exit codes:
   2  invalid input or usage (nothing evaluated)
   3  a target could not be fully audited (an error result, an unreadable snapshot)
   When several apply: 2, then 3, then 1.";
+
+#[cfg(test)]
+mod tests {
+    use super::Exit::*;
+
+    #[test]
+    fn exit_precedence_is_2_then_3_then_1() {
+        assert_eq!(Usage.worst(Incomplete), Usage);
+        assert_eq!(Incomplete.worst(Usage), Usage);
+        assert_eq!(Fail.worst(Incomplete), Incomplete);
+        assert_eq!(Incomplete.worst(Fail), Incomplete);
+        assert_eq!(Pass.worst(Fail), Fail);
+        assert_eq!(Pass.worst(Pass), Pass);
+    }
+}

@@ -184,6 +184,13 @@ fn statement(s: &Map<String, Value>, idx: usize) -> Result<Option<Statement>, Po
             "Statement[{idx}]: needs exactly one of Action and NotAction"
         ));
     }
+    if not_action.as_ref().is_some_and(|v| v.is_empty())
+        || not_resource.as_ref().is_some_and(|v| v.is_empty())
+    {
+        return err(format!(
+            "Statement[{idx}]: an empty NotAction or NotResource would mean \"everything\"; refusing to guess"
+        ));
+    }
     // An empty Action or Resource list "does not affect the policy".
     if [&action, &not_action, &resource]
         .iter()

@@ -87,6 +87,18 @@ fn setting_value<'a>(
 }
 
 impl RuleSpec {
+    /// A rule configured with nothing but its name.
+    pub fn with_defaults(rule: &'static dyn Rule) -> RuleSpec {
+        RuleSpec {
+            rule,
+            add_if_missing: false,
+            ignore_users: Vec::new(),
+            source_ips: Vec::new(),
+            parameters: BTreeMap::new(),
+            options: BTreeMap::new(),
+        }
+    }
+
     /// A managed-rule parameter, or its default.
     pub fn param(&self, name: &str) -> Option<&str> {
         setting_value(&self.parameters, self.rule.meta().parameters, name)
@@ -185,11 +197,44 @@ pub enum TargetsError {
 
 // ---- raw, as written --------------------------------------------------------------
 
+/// A JSON object whose keys must be unique: serde_json would silently keep the last of
+/// two equal keys, which would drop a target or a parameter without a word.
+struct UniqueMap<V>(IndexMap<String, V>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
+            type Value = UniqueMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = IndexMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "{key:?} appears twice in this object"
+                        )));
+                    }
+                    let value = map.next_value()?;
+                    out.insert(key, value);
+                }
+                Ok(UniqueMap(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(rename = "Targets")]
-    targets: Vec<IndexMap<String, RawTarget>>,
+    targets: Vec<UniqueMap<RawTarget>>,
 }
 
 #[derive(Deserialize)]
@@ -222,8 +267,8 @@ enum RawRule {
 struct RawSetupRule {
     #[serde(rename = "Name")]
     name: RuleName<SETUP>,
-    #[serde(rename = "Options", default)]
-    options: serde_json::Map<String, Value>,
+    #[serde(rename = "Options", default = "no_settings")]
+    options: UniqueMap<Value>,
 }
 
 const POLICY: u8 = 0;
@@ -253,7 +298,7 @@ struct RawPolicyRule {
     #[serde(rename = "Name")]
     name: RuleName<POLICY>,
     #[serde(rename = "Params")]
-    params: Option<Vec<IndexMap<String, Vec<String>>>>,
+    params: Option<Vec<UniqueMap<Vec<String>>>>,
     #[serde(rename = "Source_IPs")]
     source_ips: Option<Vec<String>>,
     #[serde(rename = "IgnoreUsers", default)]
@@ -269,10 +314,14 @@ struct RawConfigRule {
     add_if_missing: bool,
     #[serde(rename = "IgnoreUsers", default)]
     ignore_users: Vec<String>,
-    #[serde(rename = "Parameters", default)]
-    parameters: serde_json::Map<String, Value>,
-    #[serde(rename = "Options", default)]
-    options: serde_json::Map<String, Value>,
+    #[serde(rename = "Parameters", default = "no_settings")]
+    parameters: UniqueMap<Value>,
+    #[serde(rename = "Options", default = "no_settings")]
+    options: UniqueMap<Value>,
+}
+
+fn no_settings() -> UniqueMap<Value> {
+    UniqueMap(IndexMap::new())
 }
 
 impl<'de> Deserialize<'de> for RuleSpec {
@@ -378,9 +427,10 @@ fn settings(
     rule: &str,
     section: &str,
     allowed: &'static [Setting],
-    given: &serde_json::Map<String, Value>,
+    given: &UniqueMap<Value>,
 ) -> Result<BTreeMap<String, String>, String> {
     given
+        .0
         .iter()
         .map(|(k, v)| {
             let Some(s) = allowed.iter().find(|s| s.name == k) else {
@@ -424,7 +474,7 @@ impl TryFrom<RawRule> for RuleSpec {
                 let mut ips = Vec::new();
                 if let Some(list) = &p.params {
                     for entry in list {
-                        for (k, v) in entry {
+                        for (k, v) in &entry.0 {
                             if k != SOURCE_IP_PARAM {
                                 return Err(format!(
                                     "{name}: unknown parameter {k:?} in Params; the only parameter is {SOURCE_IP_PARAM}"
@@ -502,6 +552,29 @@ impl TryFrom<RawRule> for RuleSpec {
     }
 }
 
+/// Checks that a Credentials value is the name of an environment variable. The value
+/// is never echoed: a user may have pasted a key here.
+fn check_variable_name(v: &str) -> Result<(), String> {
+    let identifier = v
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let key_id = (v.starts_with("AKIA") || v.starts_with("ASIA"))
+        && v.len() == 20
+        && v.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let secret_like = v.len() == 40;
+    if identifier && !key_id && !secret_like {
+        Ok(())
+    } else {
+        Err("must be the NAME of an environment variable (letters, digits, _), and this value looks like \
+             something else, perhaps a key: put the key in an environment variable and name that \
+             variable here (the value is not shown)"
+            .into())
+    }
+}
+
 /// Strips serde_json's " at line L column C" suffix: the position is printed in front.
 fn without_position(msg: &str) -> &str {
     match msg.rfind(" at line ") {
@@ -539,13 +612,28 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for (i, group) in raw.targets.into_iter().enumerate() {
-        for (name, t) in group {
+        for (name, t) in group.0 {
             let path = format!("Targets[{i}].{name}");
             if name.trim().is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
                 return Err(semantic(path, "a target name must be non-empty, must not start with '.' and must not contain '/' or '\\' (it names files)".into()));
             }
             if !seen.insert(name.clone()) {
                 return Err(semantic(path, format!("target {name:?} is defined twice")));
+            }
+            if t.rules.is_empty() {
+                return Err(semantic(
+                    format!("{path}.Rules"),
+                    "lists no rule: a target with nothing to check would always pass".into(),
+                ));
+            }
+            let mut seen_regions = HashSet::new();
+            for r in &t.regions {
+                if r.trim().is_empty() || !seen_regions.insert(r.as_str()) {
+                    return Err(semantic(
+                        format!("{path}.Regions"),
+                        format!("{r:?} is empty or listed twice"),
+                    ));
+                }
             }
             let mut rule_names = HashSet::new();
             for (j, r) in t.rules.iter().enumerate() {
@@ -564,14 +652,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
                     ("AwsAccessKeyId", &c.access_key_id_var),
                     ("AwsSecretAccessKey", &c.secret_access_key_var),
                 ] {
-                    if v.is_empty() || !v.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-                    {
-                        return Err(semantic(
-                            format!("{path}.Credentials.{k}"),
-                            format!("{v:?} must be the NAME of an environment variable (letters, digits, _), not a key"),
-                        ));
+                    if let Err(why) = check_variable_name(v) {
+                        return Err(semantic(format!("{path}.Credentials.{k}"), why));
                     }
                 }
+            }
+            let mut rules = t.rules;
+            // The expected account setup is checked for every target unless configured.
+            if !rules.iter().any(|r| r.rule.meta().kind == Kind::Setup) {
+                rules.push(RuleSpec::with_defaults(
+                    &crate::rules::setup::account_setup::AccountSetup,
+                ));
             }
             targets.push(Target {
                 name,
@@ -580,7 +671,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
                 role_arn: t.role_arn,
                 external_id: t.external_id,
                 regions: t.regions,
-                rules: t.rules,
+                rules,
             });
         }
     }

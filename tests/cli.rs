@@ -242,8 +242,22 @@ fn exit_2_for_bad_targets_files_with_position_and_hints() {
         ),
         // A secret where an environment variable name belongs.
         (
-            "{ \"Targets\": [ { \"demo\": { \"Credentials\": { \"AwsAccessKeyId\": \"AKIAEXAMPLE\", \"AwsSecretAccessKey\": \"wJalr/XUtnFEMI+K7MDENG\" }, \"Rules\": [] } } ] }",
-            &["must be the NAME of an environment variable"],
+            "{ \"Targets\": [ { \"demo\": { \"Credentials\": { \"AwsAccessKeyId\": \"DEMO_KEY\", \"AwsSecretAccessKey\": \"wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY01\" }, \"Rules\": [ { \"Policy\": { \"Name\": \"Force_MFA\" } } ] } } ] }",
+            &["Credentials.AwsSecretAccessKey", "must be the NAME of an environment variable", "not shown"],
+        ),
+        // A target that checks nothing.
+        (
+            "{ \"Targets\": [ { \"demo\": { \"Rules\": [] } } ] }",
+            &["lists no rule"],
+        ),
+        // Duplicate keys, which JSON parsers would silently collapse.
+        (
+            "{ \"Targets\": [ { \"demo\": { \"Rules\": [ { \"Policy\": { \"Name\": \"Force_MFA\" } } ] },\n  \"demo\": { \"Rules\": [ { \"Policy\": { \"Name\": \"Force_MFA\" } } ] } } ] }",
+            &["targets.json:2:", "\"demo\" appears twice"],
+        ),
+        (
+            "{ \"Targets\": [ { \"demo\": { \"Rules\": [ { \"Config\": { \"Name\": \"IAM_USER_UNUSED_CREDENTIALS_CHECK\", \"Parameters\": { \"maxCredentialUsageAge\": 45, \"maxCredentialUsageAge\": 400 } } } ] } } ] }",
+            &["\"maxCredentialUsageAge\" appears twice"],
         ),
         // A rule configured twice.
         (
@@ -264,6 +278,7 @@ fn exit_2_for_bad_targets_files_with_position_and_hints() {
             "nothing may be evaluated on bad input"
         );
         assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.contains("wJalrXUtnFEMI"), "a secret was echoed: {err}");
     }
 }
 
@@ -296,7 +311,7 @@ fn exit_2_for_usage_errors() {
     write(
         dir.path(),
         "targets.json",
-        r#"{ "Targets": [ { "prod": { "Rules": [] } } ] }"#,
+        r#"{ "Targets": [ { "prod": { "Rules": [ { "Policy": { "Name": "Force_MFA" } } ] } } ] }"#,
     );
     let o = ck(
         dir.path(),
@@ -421,4 +436,67 @@ fn apply_plans_from_a_snapshot_and_checks_its_flags() {
     assert_eq!(code(&o), 2);
     let o = ck(dir.path(), &["apply", "--from-snapshot", "missing.sqlite"]);
     assert_eq!(code(&o), 3);
+}
+
+#[test]
+fn inconsistent_fixtures_are_bad_input() {
+    let dir = demo_dir();
+    let mut account: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
+    )
+    .unwrap();
+    let alice = account["iam"]["users"][0].clone();
+    account["iam"]["users"].as_array_mut().unwrap().push(alice);
+    let f = write(dir.path(), "dup.json", &account.to_string());
+    let o = ck(
+        dir.path(),
+        &[
+            "snapshot",
+            "import",
+            f.to_str().unwrap(),
+            "--out",
+            "dup.sqlite",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("user \"alice\" appears twice"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("dup.sqlite").exists());
+}
+
+#[test]
+fn apply_never_overwrites_a_rule_that_has_the_name_it_needs() {
+    let dir = demo_dir();
+    let mut account: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
+    )
+    .unwrap();
+    account["config"]["regions"][0]["rules"].as_array_mut().unwrap().push(serde_json::json!({
+        "name": "iam-user-no-policies-check", "source_owner": "CUSTOM_LAMBDA", "source_identifier": "arn:aws:lambda:us-east-1:123456789012:function:mine"
+    }));
+    let f = write(dir.path(), "clash.json", &account.to_string());
+    let o = ck(
+        dir.path(),
+        &[
+            "snapshot",
+            "import",
+            f.to_str().unwrap(),
+            "--out",
+            "clash.sqlite",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = ck(dir.path(), &["apply", "--from-snapshot", "clash.sqlite"]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 3, "{out}");
+    assert!(
+        out.contains(
+            "conflict in us-east-1: a rule named iam-user-no-policies-check already exists"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("+ add iam-user-no-policies-check"), "{out}");
 }

@@ -65,12 +65,17 @@ pub struct Plan {
     pub missing_prerequisites: Vec<String>,
     /// What could not be read; the target cannot be handled.
     pub problems: Vec<Problem>,
+    /// Rules that would be added under a name another rule already has: PutConfigRule
+    /// would overwrite that rule, which apply never does.
+    pub conflicts: Vec<String>,
 }
 
 impl Plan {
     /// Whether the plan can be carried out (prerequisites present, state readable).
     pub fn blocked(&self) -> bool {
-        !self.problems.is_empty() || !self.missing_prerequisites.is_empty()
+        !self.problems.is_empty()
+            || !self.missing_prerequisites.is_empty()
+            || !self.conflicts.is_empty()
     }
 }
 
@@ -193,7 +198,14 @@ pub fn plan(target: &Target, account: &Account) -> Plan {
             continue;
         }
         for r in missing_regions {
-            plan.additions.push(addition(spec, &r.region));
+            let a = addition(spec, &r.region);
+            match r.rules.iter().find(|x| x.name == a.rule_name) {
+                Some(other) => plan.conflicts.push(format!(
+                    "{}: a rule named {} already exists there ({} {}), so {} cannot be added under that name without overwriting it; rename or remove that rule",
+                    r.region, a.rule_name, other.source_owner, other.source_identifier, a.source_identifier
+                )),
+                None => plan.additions.push(a),
+            }
         }
     }
     let mut regions_needed: Vec<&str> = plan.additions.iter().map(|a| a.region.as_str()).collect();
@@ -219,6 +231,9 @@ pub fn describe(plan: &Plan) -> String {
             "  cannot read the account: {} failed ({}): {}",
             p.operation, p.error_code, p.message
         );
+    }
+    for c in &plan.conflicts {
+        let _ = writeln!(s, "  conflict in {c}");
     }
     for p in &plan.missing_prerequisites {
         let _ = writeln!(s, "  missing prerequisite in {p}");

@@ -82,6 +82,7 @@ impl Intercept for CountingInterceptor {
             .load::<Metadata>()
             .map(|m| m.name().to_string())
             .unwrap_or_else(|| "unknown".into());
+        tracing::trace!("request {}:{op}", self.service);
         if let Ok(mut m) = self.counts.lock() {
             *m.entry(format!("{}:{op}", self.service)).or_default() += 1;
         }

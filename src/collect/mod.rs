@@ -125,10 +125,11 @@ pub async fn collect_account(
     };
     let regions = account.metadata.regions.clone();
     let home = regions[0].clone();
-    let audited: Vec<&str> = target
-        .rules
+    // Results of every rule CloudKestrel knows, not only the ones configured now: a
+    // snapshot can be evaluated later with more rules.
+    let audited: Vec<&str> = crate::rules::RULES
         .iter()
-        .filter_map(|r| r.rule.meta().source_identifier)
+        .filter_map(|r| r.meta().source_identifier)
         .collect();
     progress("IAM, AWS Config, S3");
     let account_id = account.metadata.account_id.clone();
@@ -142,6 +143,27 @@ pub async fn collect_account(
     problems.extend(p);
     let (s3_data, p) = s3_part;
     problems.extend(p);
+    tracing::debug!(
+        "{}: {} users, {} groups, {} roles, {} customer managed policies, {} credential report rows; AWS Config in {} region(s); {} buckets",
+        target.name,
+        iam_data.users.len(),
+        iam_data.groups.len(),
+        iam_data.roles.len(),
+        iam_data.policies.len(),
+        iam_data.credential_report.len(),
+        config_data.regions.len(),
+        s3_data.buckets.len()
+    );
+    for p in &problems {
+        tracing::debug!(
+            "{}: {} {} failed: {} {}",
+            target.name,
+            p.section.as_str(),
+            p.operation,
+            p.error_code,
+            p.message
+        );
+    }
     account.iam = iam_data;
     account.config = config_data;
     account.s3 = s3_data;

@@ -34,6 +34,9 @@ rule! {
     ///   mentions the condition.
     /// - Deny statements are not subtracted: the rule looks for admin grants, as AWS
     ///   Config does.
+    /// - `Allow` `*` with `NotResource` (everything but some resources) is not counted:
+    ///   its resources do not include `*`, the managed rule's test. It is near-admin;
+    ///   review such statements by hand.
     /// - Only the **default version** is evaluated: it is the one IAM enforces. A policy
     ///   whose document cannot be analysed is an `error`.
     /// - With `excludePermissionBoundaryPolicy: true`, policies used as a permissions
@@ -54,7 +57,7 @@ rule! {
         parameters: &[Setting {
             name: "excludePermissionBoundaryPolicy",
             ty: ValueType::Bool,
-            default: None,
+            default: Some("false"),
             doc: "Leave out policies used as permissions boundaries (AWS default false)",
         }],
         options: &[Setting {
@@ -84,7 +87,11 @@ pub fn admin_reason(s: &Statement, not_action_is_admin: bool) -> Option<String> 
             return Some(format!("Allow Action \"*\" on Resource \"*\"{cond}"));
         }
     }
-    if let (Some(na), true) = (&s.not_action, not_action_is_admin) {
+    // `NotAction: "*"` excludes every action: it grants nothing.
+    if let (Some(na), true) = (
+        s.not_action.as_ref().filter(|na| !na.contains("*")),
+        not_action_is_admin,
+    ) {
         let excluded: Vec<&str> = na.iter().map(String::as_str).collect();
         return Some(format!(
             "Allow NotAction [{}] on Resource \"*\": every other action, now and in future, is granted{cond}",

@@ -28,7 +28,8 @@ rule! {
     ///   rule `ROOT_NO_ACCESS_KEY` treats it as non-compliant. The message says whether
     ///   the key is active. Option `InactiveKeyFails: false` passes inactive keys.
     /// - AWS Config's NOT_APPLICABLE case (no root credentials at all, e.g. centralized
-    ///   root access in AWS Organizations) passes with a note: no password, no key, no MFA.
+    ///   root access in AWS Organizations) passes with a note: no key, no MFA, and
+    ///   GetAccountSummary's `AccountPasswordPresent` = 0.
     ///
     /// ## References
     /// - AWS Config: iam-root-access-key-check
@@ -76,7 +77,9 @@ impl Rule for RootAccessKey {
         let report_problems = problems(Section::IamCredentialReport);
         if report_problems.is_empty() {
             if let Some(root) = account.iam.credential_report.iter().find(|r| r.is_root()) {
-                return vec![from_root_row(root, inactive_fails, finding)];
+                let no_password =
+                    account.iam.account_summary.get("AccountPasswordPresent") == Some(&0);
+                return vec![from_root_row(root, inactive_fails, no_password, finding)];
             }
         }
         let why = if report_problems.is_empty() {
@@ -114,14 +117,17 @@ impl Rule for RootAccessKey {
     }
 }
 
+/// `no_password`: GetAccountSummary says the root user has no password (the report's
+/// root row always says `not_supported` there).
 fn from_root_row(
     root: &CredentialReportRow,
     inactive_fails: bool,
+    no_password: bool,
     finding: impl Fn(Status, String) -> Finding,
 ) -> Finding {
     let keys: Vec<_> = root.access_keys().collect();
     if keys.is_empty() {
-        if !root.password_enabled && !root.mfa_active {
+        if no_password && !root.mfa_active {
             return finding(
                 Status::Pass,
                 "the root user has no credentials at all (no password, no access key, no MFA): AWS Config reports NOT_APPLICABLE".into(),

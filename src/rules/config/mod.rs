@@ -287,7 +287,7 @@ fn flag_disagreements(aws: &mut [Finding], local: &mut [Finding]) {
     }
     let mut pairs = Vec::new();
     for (i, a) in aws.iter().enumerate() {
-        if a.status == Status::Error || is_ignored_note(a) || a.message.contains("NOT_APPLICABLE") {
+        if a.status == Status::Error || is_ignored_note(a) {
             continue;
         }
         if let Some(&j) = local_by.get(a.resource.as_str()) {

@@ -153,15 +153,31 @@ fn public_principal(s: &Statement) -> Option<&'static str> {
 /// starts with `prefix`: the pattern is matched against the prefix, and whatever of the
 /// pattern is left can always be satisfied by the rest of some action name.
 fn may_match_prefix(pattern: &str, prefix: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (_, None) => true,
-            (None, Some(_)) => false,
-            (Some(b'*'), Some(_)) => go(&p[1..], s) || go(p, &s[1..]),
-            (Some(&c), Some(&x)) => (c == b'?' || c == x) && go(&p[1..], &s[1..]),
+    let (p, s) = (pattern.as_bytes(), prefix.as_bytes());
+    // reach[j]: some way of matching a part of the pattern consumes exactly s[..j].
+    let mut reach = vec![false; s.len() + 1];
+    reach[0] = true;
+    for &c in p {
+        if reach[s.len()] {
+            return true;
         }
+        let mut next = vec![false; s.len() + 1];
+        for j in 0..=s.len() {
+            if !reach[j] {
+                continue;
+            }
+            if c == b'*' {
+                // `*` takes any number of characters of what is left of the prefix.
+                next[j..].iter_mut().for_each(|x| *x = true);
+                break;
+            }
+            if j < s.len() && (c == b'?' || c == s[j]) {
+                next[j + 1] = true;
+            }
+        }
+        reach = next;
     }
-    go(pattern.as_bytes(), prefix.as_bytes())
+    reach[s.len()]
 }
 
 /// Whether a NotAction pattern excludes every action of a family: `*`, or a literal

@@ -57,7 +57,7 @@ rule! {
         summary: "No S3 bucket allows public read access (ACL or policy), after Block Public Access",
         user_scoped: false,
         global: false,
-        trigger: Trigger::Changes(&["AWS::S3::Bucket"]),
+        trigger: Trigger::ChangesAndPeriodic(&["AWS::S3::Bucket"]),
         parameters: &[],
         options: &[],
         needs: &[Section::S3Buckets, Section::S3AccountPublicAccessBlock],

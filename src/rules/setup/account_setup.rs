@@ -26,6 +26,9 @@ rule! {
     /// and attach AWS's `SecurityAudit` to the SecurityAudit group.
     ///
     /// ## Choices made
+    /// - It is evaluated for **every target**, as the original tool documented this setup:
+    ///   a target that does not list `{"Setup": {"Name": "Account_Setup"}}` gets it with
+    ///   the defaults. `"Options": {"Enabled": false}` turns it off for a target.
     /// - Group names can be changed with the options `DevOpsGroup` and `AuditGroup`;
     ///   names are compared without regard to case (IAM names are case-insensitive).
     /// - Whether the attached policies' documents are correct is the job of the Policy
@@ -45,6 +48,12 @@ rule! {
         trigger: Trigger::NotConfig,
         parameters: &[],
         options: &[
+            Setting {
+                name: "Enabled",
+                ty: ValueType::Bool,
+                default: Some("true"),
+                doc: "Whether the setup is checked for this target (default true)",
+            },
             Setting {
                 name: "DevOpsGroup",
                 ty: ValueType::Name,
@@ -97,6 +106,9 @@ impl Rule for AccountSetup {
     }
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        if !cx.spec.option_bool("Enabled") {
+            return Vec::new();
+        }
         if let Some(e) = cx.section_errors(Check::Setup, META.needs) {
             return vec![e];
         }
