@@ -668,3 +668,57 @@ async fn a_parameter_aws_refuses_is_named_in_the_error() {
     }
     assert_eq!(rule.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn recorder_failures_are_config_recorders_problems() {
+    use aws_sdk_config::operation::describe_configuration_recorders::DescribeConfigurationRecordersError;
+    use aws_sdk_config::operation::describe_delivery_channels::DescribeDeliveryChannelsError;
+    let recorders = mock!(aws_sdk_config::Client::describe_configuration_recorders)
+        .then_error(|| DescribeConfigurationRecordersError::generic(denied()));
+    let status = mock!(aws_sdk_config::Client::describe_configuration_recorder_status)
+        .then_http_response(garbage);
+    let channels = mock!(aws_sdk_config::Client::describe_delivery_channels)
+        .then_error(|| DescribeDeliveryChannelsError::generic(denied()));
+    let rules = mock!(aws_sdk_config::Client::describe_config_rules).then_output(|| {
+        aws_sdk_config::operation::describe_config_rules::DescribeConfigRulesOutput::builder()
+            .build()
+    });
+    let client = mock_client!(
+        aws_sdk_config,
+        RuleMode::MatchAny,
+        [&recorders, &status, &channels, &rules]
+    );
+    let (region, problems) = config::collect_region(&client, "us-east-1", &[]).await;
+    assert!(region.recorders.is_empty());
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.section == Section::ConfigRecorders),
+        "{problems:?}"
+    );
+    assert!(problems
+        .iter()
+        .any(|p| p.operation == "config:DescribeConfigurationRecorders"
+            && p.error_code == "AccessDenied"));
+    assert!(problems
+        .iter()
+        .any(|p| p.operation == "config:DescribeDeliveryChannels"));
+}
+
+#[tokio::test]
+async fn account_summary_root_flags_are_kept() {
+    use aws_sdk_iam::operation::get_account_summary::GetAccountSummaryOutput;
+    use aws_sdk_iam::types::SummaryKeyType;
+    let rule = mock!(aws_sdk_iam::Client::get_account_summary).then_output(|| {
+        GetAccountSummaryOutput::builder()
+            .summary_map(SummaryKeyType::AccountAccessKeysPresent, 1)
+            .summary_map(SummaryKeyType::AccountMfaEnabled, 0)
+            .summary_map(SummaryKeyType::Users, 42)
+            .build()
+    });
+    let client = mock_client!(aws_sdk_iam, [&rule]);
+    let summary = iam::collect_account_summary(&client).await.unwrap();
+    assert_eq!(summary["AccountAccessKeysPresent"], 1);
+    assert_eq!(summary["AccountMFAEnabled"], 0);
+    assert_eq!(summary["Users"], 42);
+}
