@@ -58,7 +58,13 @@ pub async fn list_buckets(
     )>,
     Problem,
 > {
-    let mut pages = s3.list_buckets().into_paginator().send();
+    // With a parameter (here the page size, S3's maximum) ListBuckets also gives each
+    // bucket's region, which saves a GetBucketLocation per bucket.
+    let mut pages = s3
+        .list_buckets()
+        .max_buckets(10_000)
+        .into_paginator()
+        .send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| problem(Section::S3Buckets, "s3:ListBuckets", &e))?;
