@@ -2,12 +2,16 @@
 //! Timings are reported, never asserted.
 //!
 //! Snapshots: the shipped demo, and the demo fixture scaled to 1,000 users and 100
-//! buckets (written with the real writer into a temporary directory).
+//! buckets (written with the real writer into a temporary directory), or instead of the
+//! latter the file named by `CK_BENCH_SNAPSHOT` (e.g. one written by examples/synth.rs).
+//! The last benchmarks split `evaluate`'s work on that snapshot into its phases: rules,
+//! JSON report, HTML report.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use cloudkestrel::model::Account;
+use cloudkestrel::report::{html, TargetReport};
 use cloudkestrel::{fixture, snapshot};
 
 fn main() {
@@ -65,8 +69,14 @@ fn files() -> &'static (PathBuf, PathBuf) {
     static FILES: OnceLock<(tempfile::TempDir, (PathBuf, PathBuf))> = OnceLock::new();
     let (_, paths) = FILES.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big/2026-11-27T08-00-00Z.sqlite");
-        snapshot::write(&big, &scaled(1000, 100)).unwrap();
+        let big = match std::env::var_os("CK_BENCH_SNAPSHOT") {
+            Some(file) => PathBuf::from(file),
+            None => {
+                let big = dir.path().join("big/2026-11-27T08-00-00Z.sqlite");
+                snapshot::write(&big, &scaled(1000, 100)).unwrap();
+                big
+            }
+        };
         let demo = root().join("snapshots/demo/2026-11-27T08-00-00Z.sqlite");
         (dir, (demo, big))
     });
@@ -99,12 +109,43 @@ fn write_1000_users_100_buckets(bencher: divan::Bencher) {
     bencher.bench(|| snapshot::write(&path, divan::black_box(&account)).unwrap());
 }
 
-/// All rules of targets.example.json on the scaled account, without reading or
-/// reporting: where evaluate's CPU time goes per snapshot.
-#[divan::bench(sample_count = 20)]
-fn evaluate_rules_1000_users(bencher: divan::Bencher) {
+/// The demo target of targets.example.json (every rule) and the big account.
+fn big_case() -> (cloudkestrel::targets::Target, Account) {
     let targets = cloudkestrel::targets::load(&root().join("targets.example.json")).unwrap();
-    let target = &targets.targets[0];
-    let account = snapshot::read(&files().1).unwrap();
+    let target = targets.targets.into_iter().next().unwrap();
+    (target, snapshot::read(&files().1).unwrap())
+}
+
+fn report_of(target: &cloudkestrel::targets::Target, account: &Account) -> TargetReport {
+    cloudkestrel::evaluate::evaluate_account(target, account, "big.sqlite")
+}
+
+/// evaluate's phases on the big snapshot, after reading it: the rules alone …
+#[divan::bench(sample_count = 20)]
+fn phase_rules_1000_users(bencher: divan::Bencher) {
+    let (target, account) = big_case();
     bencher.bench(|| cloudkestrel::rules::evaluate(divan::black_box(&account), &target.rules));
+}
+
+/// … the rules and the sorted report …
+#[divan::bench(sample_count = 20)]
+fn phase_rules_and_report_1000_users(bencher: divan::Bencher) {
+    let (target, account) = big_case();
+    bencher.bench(|| report_of(&target, divan::black_box(&account)));
+}
+
+/// … the JSON report …
+#[divan::bench(sample_count = 20)]
+fn phase_json_1000_users(bencher: divan::Bencher) {
+    let (target, account) = big_case();
+    let report = report_of(&target, &account);
+    bencher.bench(|| divan::black_box(&report).to_json());
+}
+
+/// … and the HTML report.
+#[divan::bench(sample_count = 20)]
+fn phase_html_1000_users(bencher: divan::Bencher) {
+    let (target, account) = big_case();
+    let report = report_of(&target, &account);
+    bencher.bench(|| html::render(divan::black_box(&report)));
 }

@@ -210,11 +210,17 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
         1..=3 => reordered(&force_doc),
         _ => force_doc,
     };
-    let ip_doc: Value =
-        serde_json::from_str(&SOURCE_IP.replace("\"PARAM_1_SOURCE_IP\"", &format!("[\"{ALLOWED_IP}\"]")))
-            .unwrap();
+    let ip_doc: Value = serde_json::from_str(
+        &SOURCE_IP.replace("\"PARAM_1_SOURCE_IP\"", &format!("[\"{ALLOWED_IP}\"]")),
+    )
+    .unwrap();
     let mut policies = vec![
-        managed(&id, "Force_MFA", vec![allow(json!("iam:*"), "*"), force_doc], 3),
+        managed(
+            &id,
+            "Force_MFA",
+            vec![allow(json!("iam:*"), "*"), force_doc],
+            3,
+        ),
         managed(&id, "User_Source_IP_Restrictions", vec![ip_doc], 2),
         managed(&id, "BreakGlass", vec![allow(json!(["*"]), "*")], 0),
     ];
@@ -271,8 +277,8 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
         password_enabled: false,
         password_last_used: Some(rng.days_before(now, 300)),
         password_last_changed: None,
-        mfa_active: i % 7 != 0,
-        access_key_1: (i % 13 == 0).then(|| key_slot(&mut rng, now)),
+        mfa_active: !i.is_multiple_of(7),
+        access_key_1: i.is_multiple_of(13).then(|| key_slot(&mut rng, now)),
         access_key_2: None,
     });
     for n in 0..=users {
@@ -316,8 +322,7 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
             arn: arn.clone(),
             user_creation_time: created,
             password_enabled: password,
-            password_last_used: (password && rng.chance(85))
-                .then(|| rng.days_before(now, 200)),
+            password_last_used: (password && rng.chance(85)).then(|| rng.days_before(now, 200)),
             password_last_changed: password.then_some(created),
             mfa_active: mfa,
             access_key_1: (n == users || rng.chance(45)).then(|| key_slot(&mut rng, now)),
@@ -431,7 +436,12 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
             config_rule_name: rule_name("IAM_USER_MFA_ENABLED"),
             resource_type: "AWS::IAM::User".into(),
             resource_id: u.user_id.clone(),
-            compliance: if row.mfa_active { "COMPLIANT" } else { "NON_COMPLIANT" }.into(),
+            compliance: if row.mfa_active {
+                "COMPLIANT"
+            } else {
+                "NON_COMPLIANT"
+            }
+            .into(),
             recorded_at: recorded(&mut rng),
             annotation: None,
         });
@@ -440,13 +450,20 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
         config_rule_name: rule_name("IAM_ROOT_ACCESS_KEY_CHECK"),
         resource_type: "AWS::::Account".into(),
         resource_id: id.clone(),
-        compliance: if report[0].access_key_1.is_some() { "NON_COMPLIANT" } else { "COMPLIANT" }
-            .into(),
+        compliance: if report[0].access_key_1.is_some() {
+            "NON_COMPLIANT"
+        } else {
+            "COMPLIANT"
+        }
+        .into(),
         recorded_at: recorded(&mut rng),
         annotation: None,
     });
     for (j, b) in bucket_list.iter().enumerate() {
-        for ident in ["S3_BUCKET_PUBLIC_READ_PROHIBITED", "S3_BUCKET_PUBLIC_WRITE_PROHIBITED"] {
+        for ident in [
+            "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+            "S3_BUCKET_PUBLIC_WRITE_PROHIBITED",
+        ] {
             let bad = ident.contains("READ") && matches!((j + i) % 10, 1 | 2);
             compliance.push(ComplianceResult {
                 config_rule_name: rule_name(ident),
@@ -465,7 +482,7 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
             role_arn: Some(iam_arn("role", "config-role")),
             all_supported: true,
             include_global_resource_types: true,
-            recording: i % 20 != 0,
+            recording: !i.is_multiple_of(20),
             last_status: Some("SUCCESS".into()),
         }],
         delivery_channels: vec![DeliveryChannel {
@@ -478,7 +495,10 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
     };
 
     let account_summary: BTreeMap<String, i64> = [
-        ("AccountAccessKeysPresent", i64::from(report[0].access_key_1.is_some())),
+        (
+            "AccountAccessKeysPresent",
+            i64::from(report[0].access_key_1.is_some()),
+        ),
         ("AccountMFAEnabled", i64::from(report[0].mfa_active)),
         ("Users", user_list.len() as i64),
         ("Groups", groups.len() as i64),
@@ -492,7 +512,10 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
     .collect();
     let api_calls: BTreeMap<String, u64> = [
         ("sts:GetCallerIdentity", 1),
-        ("iam:GetAccountAuthorizationDetails", 1 + users as u64 / 1000),
+        (
+            "iam:GetAccountAuthorizationDetails",
+            1 + users as u64 / 1000,
+        ),
         ("iam:GenerateCredentialReport", 2),
         ("iam:GetCredentialReport", 1),
         ("iam:GetAccountSummary", 1),
@@ -502,7 +525,10 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
         ("config:DescribeConfigurationRecorderStatus", 1),
         ("config:DescribeDeliveryChannels", 1),
         ("config:DescribeConfigRules", 1),
-        ("config:GetComplianceDetailsByConfigRule", 4 + users as u64 / 100),
+        (
+            "config:GetComplianceDetailsByConfigRule",
+            4 + users as u64 / 100,
+        ),
         ("s3control:GetPublicAccessBlock", 1),
         ("s3:ListBuckets", 1),
         ("s3:GetBucketAcl", buckets as u64),
@@ -530,7 +556,7 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
             policies,
             credential_report: report,
             account_summary,
-            password_policy: (i % 3 != 0).then(|| {
+            password_policy: (!i.is_multiple_of(3)).then(|| {
                 json!({ "MinimumPasswordLength": 14, "RequireSymbols": true,
                         "RequireNumbers": true, "RequireUppercaseCharacters": true,
                         "RequireLowercaseCharacters": true, "AllowUsersToChangePassword": true,
@@ -543,7 +569,7 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
             regions: vec![config_region],
         },
         s3: S3 {
-            account_public_access_block: (i % 4 == 0).then_some(PublicAccessBlock {
+            account_public_access_block: i.is_multiple_of(4).then_some(PublicAccessBlock {
                 block_public_acls: true,
                 ignore_public_acls: true,
                 block_public_policy: true,
@@ -571,7 +597,10 @@ fn managed(account: &str, name: &str, versions: Vec<Value>, attachments: i64) ->
             .enumerate()
             .map(|(v, document)| PolicyVersion {
                 version_id: format!("v{}", v + 1),
-                created: Some(Utc.with_ymd_and_hms(2025, 1, 1 + v as u32, 0, 0, 0).unwrap()),
+                created: Some(
+                    Utc.with_ymd_and_hms(2025, 1, 1 + v as u32, 0, 0, 0)
+                        .unwrap(),
+                ),
                 document,
             })
             .collect(),

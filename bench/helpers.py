@@ -1,0 +1,249 @@
+"""Small helpers for bench/run (issue 5). Standard library only.
+
+  helpers.py timev FILE                   -> "WALL_S MAX_RSS_KB CPU_S" from /usr/bin/time -v output
+  helpers.py moto-requests LOG FROM TO     -> JSON: requests moto logged in lines [FROM, TO)
+  helpers.py api-calls SNAPSHOT            -> JSON: the snapshot's api_calls table
+  helpers.py slice-targets IN OUT N        -> targets.json with the first N targets of IN
+  helpers.py report DIR                    -> the Markdown table, from DIR/results.env and DIR/*.json
+"""
+import json
+import re
+import sqlite3
+import sys
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# werkzeug's access log: 127.0.0.1 - - [27/Nov/2026 10:10:47] "GET /b/?acl HTTP/1.1" 200 -
+REQUEST = re.compile(r'\] "([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3}) ')
+
+
+def timev(path):
+    wall = rss = None
+    cpu = 0.0
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("Elapsed (wall clock) time"):
+                t = line.rsplit(": ", 1)[1]
+                parts = [float(p) for p in t.split(":")]
+                wall = 0.0
+                for p in parts:
+                    wall = wall * 60 + p
+            elif line.startswith(("User time (seconds)", "System time (seconds)")):
+                cpu += float(line.rsplit(": ", 1)[1])
+            elif line.startswith("Maximum resident set size"):
+                rss = int(line.rsplit(": ", 1)[1])
+    if wall is None or rss is None:
+        sys.exit(f"{path}: no /usr/bin/time -v figures in it")
+    print(f"{wall:.2f} {rss} {cpu:.2f}")
+
+
+def s3_operation(method, target):
+    """The S3 operation of a path-style request, from its method and sub-resource."""
+    path, _, query = target.partition("?")
+    if "x-id=" in query:
+        return "s3:" + re.search(r"x-id=([A-Za-z]+)", query).group(1)
+    if path.startswith("/v20180820/"):
+        return "s3control:" + {"GET": "Get"}.get(method, method) + "PublicAccessBlock"
+    sub = query.split("&")[0].split("=")[0]
+    names = {
+        "acl": "BucketAcl", "policy": "BucketPolicy", "publicAccessBlock": "PublicAccessBlock",
+        "ownershipControls": "BucketOwnershipControls", "location": "BucketLocation",
+    }
+    verb = {"GET": "Get", "PUT": "Put", "DELETE": "Delete", "HEAD": "Head"}.get(method, method)
+    if sub in names:
+        name = names[sub]
+        # GetPublicAccessBlock is not GetBucketPublicAccessBlock.
+        return f"s3:{verb}{name}"
+    if path in ("", "/"):
+        return f"s3:{verb} /"
+    return f"s3:{verb}Bucket"
+
+
+def moto_requests(log, start, end):
+    """Requests in lines [start, end) of moto's log: the total, by HTTP status, and S3 by
+    operation (IAM, STS and AWS Config are all `POST /`: the operation is in the body or
+    a header, which the access log does not show)."""
+    total, by_status, by_op = 0, {}, {}
+    with open(log, errors="replace") as f:
+        for n, line in enumerate(f):
+            if n < start or n >= end:
+                continue
+            m = REQUEST.search(ANSI.sub("", line))
+            if not m:
+                continue
+            method, target, status = m.groups()
+            total += 1
+            by_status[status] = by_status.get(status, 0) + 1
+            op = "POST / (IAM, STS, AWS Config)" if method == "POST" and target == "/" else s3_operation(method, target)
+            by_op[op] = by_op.get(op, 0) + 1
+    print(json.dumps({"total": total, "by_status": by_status, "by_operation": by_op}, sort_keys=True))
+
+
+def api_calls(snapshot):
+    con = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+    rows = con.execute("SELECT operation, count FROM api_calls ORDER BY operation").fetchall()
+    print(json.dumps(dict(rows)))
+
+
+def slice_targets(src, dst, n):
+    with open(src) as f:
+        doc = json.load(f)
+    out, left = [], int(n)
+    for obj in doc["Targets"]:
+        if left <= 0:
+            break
+        keep = dict(list(obj.items())[:left])
+        left -= len(keep)
+        out.append(keep)
+    with open(dst, "w") as f:
+        json.dump({"Targets": out}, f, indent=1)
+
+
+def _load_env(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line:
+                k, v = line.split("=", 1)
+                out[k] = v
+    return out
+
+
+def _json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def _mb(kb):
+    return float(kb) / 1024
+
+
+def report(d):
+    """The table. A missing figure (a part that was skipped or failed) reads `not run`."""
+    r = _load_env(f"{d}/results.env")
+    rows = []
+
+    def row(metric, target, measured, verdict):
+        rows.append((metric, target, measured, verdict))
+
+    def ok(cond):
+        return "PASS" if cond else "MISS"
+
+    def num(key):
+        v = r.get(key)
+        return None if v in (None, "") else float(v)
+
+    n, m = r.get("users", "?"), r.get("buckets", "?")
+    if "collect_wall" in r:
+        cw, ew = num("collect_wall"), num("evaluate_wall")
+        rcs = f"exit {r.get('collect_rc')}/{r.get('evaluate_rc')}"
+        row(f"collect + evaluate, {n} users / {m} buckets (moto), wall",
+            "≤ 3 s", f"{cw + ew:.2f} s (collect {cw:.2f} s + evaluate {ew:.2f} s; {rcs})", ok(cw + ew <= 3))
+        if "collect_cpu" in r:
+            row("collect: CPU time of cloudkestrel / of moto_server (serving it)", "",
+                f"{num('collect_cpu'):.2f} s / {num('moto_cpu') or 0:.2f} s", "info")
+        if "audit_wall" in r:
+            row("audit (collect + evaluate in one process), wall", "≤ 3 s",
+                f"{num('audit_wall'):.2f} s (exit {r.get('audit_rc')})", ok(num("audit_wall") <= 3))
+        for what in ("collect", "evaluate", "audit"):
+            if f"{what}_rss_kb" in r:
+                rss = _mb(r[f"{what}_rss_kb"])
+                row(f"{what}: peak RSS", "≤ 50 MB", f"{rss:.1f} MB", ok(rss <= 50))
+        calls = _json(f"{d}/api_calls.json", {})
+        moto = _json(f"{d}/moto_collect.json", {})
+        total = sum(calls.values())
+        row("API requests in all (snapshot api_calls)", "≤ 420", str(total), ok(total <= 420))
+        if moto:
+            row("requests moto logged during collect", "= api_calls", str(moto.get("total")),
+                "matches" if moto.get("total") == total else f"DIFFERS by {moto.get('total', 0) - total}")
+        small = _json(f"{d}/api_calls_small.json", None)
+        if small is not None:
+            def iam(c):
+                return {k: v for k, v in c.items() if k.startswith("iam:") and k != "iam:GenerateCredentialReport"}
+            a, b = iam(small), iam(calls)
+            row(f"IAM requests, {r.get('small_users')} vs {n} users (GenerateCredentialReport aside)",
+                "independent of N", f"{sum(a.values())} vs {sum(b.values())}", ok(a == b))
+        mops = moto.get("by_operation", {}) if moto else {}
+        for op, c in sorted(calls.items()):
+            extra = f" (moto: {mops[op]})" if op in mops else ""
+            per = ""
+            if op.startswith("s3:Get") and op != "s3:GetBucketLocation" and m not in ("?", "0"):
+                per = f", {c / float(m):g}/bucket"
+            if op == "s3:GetBucketLocation" and m not in ("?", "0"):
+                per = f", {c / float(m):g}/bucket"
+            row(f"  requests: {op}", "", f"{c}{extra}{per}", "")
+        other = {k: v for k, v in mops.items() if not k.startswith(("s3:", "s3control:"))}
+        for op, c in sorted(other.items()):
+            row(f"  moto log: {op}", "", str(c), "")
+    else:
+        row("collect + evaluate on moto", "≤ 3 s", "not run", "")
+
+    if "eval1_wall" in r or "eval2_wall" in r:
+        k, u, b = r.get("synth_count"), r.get("synth_users"), r.get("synth_buckets")
+        if "synth_wall" in r:
+            row(f"write {k} synthetic snapshots ({u} users, {b} buckets each; examples/synth.rs)", "",
+                f"{num('synth_wall'):.1f} s, {int(r.get('synth_bytes', 0)) / 1e6:.0f} MB on disk", "info")
+        e1, e2 = num("eval1_wall"), num("eval2_wall")
+        if e1 is not None:
+            row(f"evaluate {k} snapshots, RAYON_NUM_THREADS=1, wall", "",
+                f"{e1:.2f} s ({1000 * e1 / float(k):.1f} ms/snapshot, CPU {num('eval1_cpu'):.1f} s; exit {r.get('eval1_rc')})",
+                "info")
+        if "report_bytes" in r:
+            row(f"reports written by that run (JSON + HTML, {k} targets)", "",
+                f"{int(r['report_bytes']) / 1e6:.0f} MB ({int(r['report_bytes']) / 1e6 / float(k):.1f} MB/target)", "info")
+        if e2 is not None:
+            row(f"evaluate {k} snapshots, RAYON_NUM_THREADS=2, wall", "≤ 5 s",
+                f"{e2:.2f} s (CPU {num('eval2_cpu'):.1f} s; exit {r.get('eval2_rc')})", ok(e2 <= 5))
+        if e1 is not None and e2:
+            row("speed-up 1 → 2 threads", "near-linear (≥ 1.8×)", f"{e1 / e2:.2f}×", ok(e1 / e2 >= 1.8))
+        if "eval1_rss_kb" in r:
+            row(f"evaluate {k} snapshots, 1 thread: peak RSS", "", f"{_mb(r['eval1_rss_kb']):.1f} MB", "info")
+        if "eval2_rss_kb" in r:
+            big = _mb(r["eval2_rss_kb"])
+            if "evalsmall_rss_kb" in r:
+                small = _mb(r["evalsmall_rss_kb"])
+                row(f"evaluate, 2 threads: peak RSS, {k} vs {r.get('small_count')} snapshots",
+                    "bounded (< 2× for 10× the snapshots)",
+                    f"{big:.1f} MB vs {small:.1f} MB ({r.get('small_count')} took {num('evalsmall_wall'):.2f} s)",
+                    ok(big < 2 * small))
+            else:
+                row(f"evaluate {k} snapshots, 2 threads: peak RSS", "bounded", f"{big:.1f} MB", "info")
+    else:
+        row("evaluate synthetic snapshots", "≤ 5 s on 2 threads", "not run", "")
+
+    if "cold_wall" in r:
+        w = num("cold_wall")
+        row("cold `cargo build --release` (clean target dir)", "≤ 8 min",
+            f"{int(w // 60)} min {w % 60:04.1f} s (CPU {num('cold_cpu') / 60:.1f} min; exit {r.get('cold_rc')})",
+            ok(w <= 480 and r.get("cold_rc") == "0"))
+    else:
+        row("cold `cargo build --release`", "≤ 8 min", "not run (bench/run --cold-build)", "")
+
+    print("| metric | target | measured | verdict |")
+    print("|---|---|---|---|")
+    for cells in rows:
+        print("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "timev":
+        timev(*args)
+    elif cmd == "moto-requests":
+        moto_requests(args[0], int(args[1]), int(args[2]))
+    elif cmd == "api-calls":
+        api_calls(*args)
+    elif cmd == "slice-targets":
+        slice_targets(*args)
+    elif cmd == "report":
+        report(*args)
+    else:
+        sys.exit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
