@@ -501,10 +501,6 @@ impl Account {
             .iter()
             .find(|g| g.name.eq_ignore_ascii_case(name))
     }
-
-    pub fn credential_row(&self, user: &str) -> Option<&CredentialReportRow> {
-        self.iam.credential_report.iter().find(|r| r.user == user)
-    }
 }
 
 fn default_path() -> String {

@@ -48,21 +48,34 @@ pub async fn collect_account_public_access_block(
 }
 
 /// (name, region if ListBuckets said, creation date).
-pub async fn list_buckets(
-    s3: &aws_sdk_s3::Client,
-) -> Result<
-    Vec<(
-        String,
-        Option<String>,
-        Option<chrono::DateTime<chrono::Utc>>,
-    )>,
-    Problem,
-> {
-    // With a parameter (here the page size, S3's maximum) ListBuckets also gives each
-    // bucket's region, which saves a GetBucketLocation per bucket.
+pub async fn list_buckets(s3: &aws_sdk_s3::Client) -> Result<Vec<Listed>, Problem> {
+    let mut out = list_page(s3, None).await?;
+    // Where ListBuckets gave no region (moto, S3-compatible stores), one more listing
+    // filtered by the home region places the buckets that are there; only the others
+    // then cost a GetBucketLocation each. A failure here only means more of those.
+    if out.iter().any(|(_, r, _)| r.is_none()) {
+        if let Some(home) = s3.config().region().map(|r| r.to_string()) {
+            if let Ok(here) = list_page(s3, Some(&home)).await {
+                let here: std::collections::HashSet<String> =
+                    here.into_iter().map(|(n, _, _)| n).collect();
+                for (name, region, _) in &mut out {
+                    if region.is_none() && here.contains(name.as_str()) {
+                        *region = Some(home.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every page of ListBuckets, optionally only the buckets of one region. With a
+/// parameter (here the page size, S3's maximum) S3 also gives each bucket's region.
+async fn list_page(s3: &aws_sdk_s3::Client, region: Option<&str>) -> Result<Vec<Listed>, Problem> {
     let mut pages = s3
         .list_buckets()
         .max_buckets(10_000)
+        .set_bucket_region(region.map(str::to_string))
         .into_paginator()
         .send();
     let mut out = Vec::new();

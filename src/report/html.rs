@@ -7,7 +7,7 @@ use horrorshow::prelude::*;
 use horrorshow::{html, owned_html};
 
 use super::TargetReport;
-use crate::rules::{self, Finding, Status};
+use crate::rules::{self, Check, Finding, Status};
 
 const CSS: &str = include_str!("../../templates/report.css");
 const JS: &str = include_str!("../../templates/report.js");
@@ -216,6 +216,21 @@ pub fn render(report: &TargetReport) -> String {
                         |t| {
                             let meta = rules::find(name).map(|r| r.meta());
                             let (p, f, e) = counts(list);
+                            // Failures, errors and passes that carry a note in full; plain
+                            // passes as a list of names per check (every message is in the JSON).
+                            let (detailed, plain): (Vec<&Finding>, Vec<&Finding>) =
+                                list.iter().copied().partition(|r| {
+                                    r.status != Status::Pass
+                                        || r.has_note()
+                                        || matches!(r.check, Check::PolicyDocument | Check::Deployed)
+                                });
+                            let mut plain_passes: Vec<(&str, Vec<&str>)> = Vec::new();
+                            for r in plain {
+                                match plain_passes.iter_mut().find(|(c, _)| *c == r.check.as_str()) {
+                                    Some((_, names)) => names.push(&r.resource_name),
+                                    None => plain_passes.push((r.check.as_str(), vec![&r.resource_name])),
+                                }
+                            }
                             let w = worst(list).as_str();
                             t << html! {
                                 section(class = "rule", id = anchor(name)) {
@@ -237,28 +252,41 @@ pub fn render(report: &TargetReport) -> String {
                                             : render_doc(m.doc);
                                         }
                                     }
-                                    table(class = "results") {
-                                        thead { tr { th : "Status"; th : "Check"; th : "Resource"; th : "Finding"; } }
-                                        tbody {
-                                            @ for r in list {
-                                                tr(class = format_args!("result {}", r.status.as_str())) {
-                                                    td { span(class = format_args!("badge {}", r.status.as_str())) : r.status.as_str(); }
-                                                    td { code : r.check.as_str(); }
-                                                    td(class = "resource") {
-                                                        strong : &r.resource_name;
-                                                        br;
-                                                        small : &r.resource;
-                                                    }
-                                                    td {
-                                                        : &r.message;
-                                                        @ if !r.details.is_empty() {
-                                                            ul(class = "details") {
-                                                                @ for d in &r.details { li { code : d; } }
+                                    @ if !detailed.is_empty() {
+                                        table(class = "results") {
+                                            thead { tr { th : "Status"; th : "Check"; th : "Resource"; th : "Finding"; } }
+                                            tbody {
+                                                @ for r in &detailed {
+                                                    tr(class = format_args!("result {}", r.status.as_str())) {
+                                                        td { span(class = format_args!("badge {}", r.status.as_str())) : r.status.as_str(); }
+                                                        td { code : r.check.as_str(); }
+                                                        td(class = "resource") {
+                                                            strong : &r.resource_name;
+                                                            br;
+                                                            small : &r.resource;
+                                                        }
+                                                        td {
+                                                            : &r.message;
+                                                            @ if !r.details.is_empty() {
+                                                                ul(class = "details") {
+                                                                    @ for d in &r.details { li { code : d; } }
+                                                                }
                                                             }
                                                         }
                                                     }
                                                 }
                                             }
+                                        }
+                                    }
+                                    @ for (check, names) in &plain_passes {
+                                        details(class = "passes") {
+                                            summary {
+                                                span(class = "badge pass") : "pass";
+                                                : " ";
+                                                code : *check;
+                                                : format_args!(" — {} resource(s) with nothing to report", names.len());
+                                            }
+                                            p(class = "pass-list") : names.join(" · ");
                                         }
                                     }
                                 }
@@ -267,7 +295,7 @@ pub fn render(report: &TargetReport) -> String {
                     }
                 }
                 footer {
-                    : "Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass).";
+                    : format_args!("Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass). Every result, with its message, is also in {}.json.", report.target);
                 }
                 script : Raw(JS);
             }

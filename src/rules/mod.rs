@@ -11,7 +11,9 @@ pub mod setup;
 
 use serde::Serialize;
 
-use crate::model::{Account, Section};
+use std::collections::HashMap;
+
+use crate::model::{Account, CredentialReportRow, Section, User, VirtualMfaDevice};
 use crate::targets::RuleSpec;
 
 /// Declares a rule's metadata, taking the doc comment above it as its documentation.
@@ -228,9 +230,71 @@ pub struct Finding {
     pub details: Vec<String>,
 }
 
+/// Lookups over one account, built once for all of its rules.
+pub struct AccountIndex<'a> {
+    /// Users by user id, name and ARN.
+    pub users: HashMap<&'a str, &'a User>,
+    /// Credential report rows by user name.
+    pub credential_rows: HashMap<&'a str, &'a CredentialReportRow>,
+    /// Virtual MFA devices by the ARN of the user they are assigned to.
+    pub mfa_devices: HashMap<&'a str, &'a VirtualMfaDevice>,
+}
+
+impl<'a> AccountIndex<'a> {
+    pub fn new(account: &'a Account) -> Self {
+        let iam = &account.iam;
+        let mut users = HashMap::with_capacity(iam.users.len() * 3);
+        for key in [0, 1, 2] {
+            for u in &iam.users {
+                let k = match key {
+                    0 => u.user_id.as_str(),
+                    1 => u.name.as_str(),
+                    _ => u.arn.as_str(),
+                };
+                users.entry(k).or_insert(u);
+            }
+        }
+        let mut credential_rows = HashMap::with_capacity(iam.credential_report.len());
+        for r in &iam.credential_report {
+            credential_rows.entry(r.user.as_str()).or_insert(r);
+        }
+        let mut mfa_devices = HashMap::new();
+        for d in &iam.virtual_mfa_devices {
+            if let Some(arn) = d.user_arn.as_deref() {
+                mfa_devices.entry(arn).or_insert(d);
+            }
+        }
+        AccountIndex {
+            users,
+            credential_rows,
+            mfa_devices,
+        }
+    }
+}
+
+impl Finding {
+    /// Whether a result says more than its status: details (a policy difference,
+    /// neutralised public settings, parameter drift) or a note (an ignored user, a
+    /// disagreement with AWS Config, a fallback).
+    pub fn has_note(&self) -> bool {
+        !self.details.is_empty()
+            || [
+                "IgnoreUsers",
+                "DISAGREEMENT",
+                "note:",
+                "NOT_APPLICABLE",
+                "GetAccountSummary",
+                "no evaluation results",
+            ]
+            .iter()
+            .any(|n| self.message.contains(n))
+    }
+}
+
 /// What a rule's check gets: the account and the rule's settings for this target.
 pub struct Context<'a> {
     pub account: &'a Account,
+    pub index: &'a AccountIndex<'a>,
     pub spec: &'a RuleSpec,
 }
 
@@ -311,9 +375,14 @@ impl<'a> Context<'a> {
 
 /// Evaluates every rule configured for a target.
 pub fn evaluate(account: &Account, specs: &[RuleSpec]) -> Vec<Finding> {
+    let index = AccountIndex::new(account);
     let mut out = Vec::new();
     for spec in specs {
-        let cx = Context { account, spec };
+        let cx = Context {
+            account,
+            index: &index,
+            spec,
+        };
         match spec.rule.meta().kind {
             Kind::Policy | Kind::Setup => out.extend(spec.rule.check(&cx)),
             Kind::Config => out.extend(config::evaluate(&cx)),

@@ -61,12 +61,7 @@ impl Rule for UserMfaEnabled {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let console_only = cx.spec.option_bool("ConsoleUsersOnly");
         super::per_user_with_credentials(cx, |user, row| {
-            let device = cx
-                .account
-                .iam
-                .virtual_mfa_devices
-                .iter()
-                .find(|d| d.user_arn.as_deref() == Some(user.arn.as_str()));
+            let device = cx.index.mfa_devices.get(user.arn.as_str());
             if row.mfa_active {
                 (Status::Pass, format!("{} has MFA enabled", user.name))
             } else if let Some(d) = device {

@@ -158,11 +158,10 @@ fn deployed(cx: &Context<'_>) -> Finding {
 fn resolve(cx: &Context<'_>, resource_type: &str, id: &str) -> (String, String) {
     let a = cx.account;
     match resource_type {
-        "AWS::IAM::User" => a
-            .iam
+        "AWS::IAM::User" => cx
+            .index
             .users
-            .iter()
-            .find(|u| u.user_id == id || u.name == id || u.arn == id)
+            .get(id)
             .map(|u| (u.arn.clone(), u.name.clone()))
             .unwrap_or_else(|| (id.to_string(), id.to_string())),
         "AWS::IAM::Policy" => a
@@ -331,7 +330,7 @@ pub fn per_user_with_credentials(
     verdict: impl Fn(&User, &CredentialReportRow) -> (Status, String),
 ) -> Vec<Finding> {
     per_user(cx, |u| {
-        match cx.account.credential_row(&u.name) {
+        match cx.index.credential_rows.get(u.name.as_str()).copied() {
         Some(row) => verdict(u, row),
         None => (
             Status::Error,
