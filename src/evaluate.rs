@@ -240,7 +240,14 @@ fn write_reports(report: &TargetReport, report_dir: &Path) -> Result<Vec<PathBuf
     std::fs::create_dir_all(report_dir).map_err(|e| format!("{}: {e}", report_dir.display()))?;
     let json = report_dir.join(format!("{}.json", report.target));
     let html_path = report_dir.join(format!("{}.html", report.target));
-    std::fs::write(&json, report.to_json()).map_err(|e| format!("{}: {e}", json.display()))?;
+    (|| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&json)?);
+        serde_json::to_writer_pretty(&mut out, report)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    })()
+    .map_err(|e| format!("{}: {e}", json.display()))?;
     std::fs::write(&html_path, html::render(report))
         .map_err(|e| format!("{}: {e}", html_path.display()))?;
     Ok(vec![json, html_path])
