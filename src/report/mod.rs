@@ -65,7 +65,7 @@ impl TargetReport {
         account_id: Option<String>,
         collected_at: Option<DateTime<Utc>>,
         snapshot: String,
-        results: Vec<Finding>,
+        mut results: Vec<Finding>,
         problems: Vec<Problem>,
         rule_order: &[&str],
     ) -> Self {
@@ -75,19 +75,22 @@ impl TargetReport {
                 .position(|x| *x == r)
                 .unwrap_or(usize::MAX)
         };
-        // The rule's position is looked up once per result, not once per comparison.
-        let mut keyed: Vec<(usize, Finding)> =
-            results.into_iter().map(|f| (pos(&f.rule), f)).collect();
-        keyed.sort_by(|(pa, a), (pb, b)| {
-            (pa, &a.rule, a.check, &a.resource_name, &a.resource).cmp(&(
-                pb,
-                &b.rule,
-                b.check,
-                &b.resource_name,
-                &b.resource,
-            ))
+        results.sort_by(|a, b| {
+            (
+                pos(&a.rule),
+                &a.rule,
+                a.check,
+                &a.resource_name,
+                &a.resource,
+            )
+                .cmp(&(
+                    pos(&b.rule),
+                    &b.rule,
+                    b.check,
+                    &b.resource_name,
+                    &b.resource,
+                ))
         });
-        let results: Vec<Finding> = keyed.into_iter().map(|(_, f)| f).collect();
         TargetReport {
             schema_version: SCHEMA_VERSION,
             target,
