@@ -257,18 +257,7 @@ fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
             let _ = writeln!(out, "    … and {} more, see the report", bad - shown);
         }
         for p in &o.problems {
-            let _ = writeln!(
-                out,
-                "    collection problem: {} {} ({}{}): {}",
-                p.section.as_str(),
-                p.operation,
-                p.error_code,
-                p.resource
-                    .as_deref()
-                    .map(|r| format!(", {r}"))
-                    .unwrap_or_default(),
-                p.message
-            );
+            let _ = writeln!(out, "    collection problem: {p}");
         }
         if let Some(p) = &o.problem {
             eprintln!("error: {}: {p}", o.target);
@@ -578,22 +567,7 @@ fn print_collected(c: &Collected, quiet: bool) -> Exit {
         );
     }
     for p in &c.problems {
-        eprintln!(
-            "warning: {}: {} {} failed ({}{}{}): {}",
-            c.target,
-            p.section.as_str(),
-            p.operation,
-            p.error_code,
-            p.region
-                .as_deref()
-                .map(|r| format!(", {r}"))
-                .unwrap_or_default(),
-            p.resource
-                .as_deref()
-                .map(|r| format!(", {r}"))
-                .unwrap_or_default(),
-            p.message
-        );
+        eprintln!("warning: {}: {p}", c.target);
     }
     if let Some(e) = &c.write_error {
         eprintln!("error: {}: {e}", c.target);

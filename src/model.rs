@@ -472,6 +472,23 @@ pub struct Problem {
     pub resource: Option<String>,
 }
 
+impl std::fmt::Display for Problem {
+    /// `iam_credential_report iam:GetCredentialReport failed (AccessDenied, us-east-1, bucket): message`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} failed ({}",
+            self.section.as_str(),
+            self.operation,
+            self.error_code
+        )?;
+        for scope in [&self.region, &self.resource].into_iter().flatten() {
+            write!(f, ", {scope}")?;
+        }
+        write!(f, "): {}", self.message)
+    }
+}
+
 impl Account {
     /// Problems that make `section` unusable as a whole.
     pub fn section_problems(&self, section: Section) -> impl Iterator<Item = &Problem> {

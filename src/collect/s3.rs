@@ -22,6 +22,21 @@ pub type Listed = (
 /// How many buckets are read at once.
 pub const BUCKET_CONCURRENCY: usize = 16;
 
+/// A public access block from the four flags S3 and S3 Control return (unset = false).
+fn flags(
+    block_public_acls: Option<bool>,
+    ignore_public_acls: Option<bool>,
+    block_public_policy: Option<bool>,
+    restrict_public_buckets: Option<bool>,
+) -> PublicAccessBlock {
+    PublicAccessBlock {
+        block_public_acls: block_public_acls.unwrap_or(false),
+        ignore_public_acls: ignore_public_acls.unwrap_or(false),
+        block_public_policy: block_public_policy.unwrap_or(false),
+        restrict_public_buckets: restrict_public_buckets.unwrap_or(false),
+    }
+}
+
 /// The account-level public access block; `None` when not configured.
 pub async fn collect_account_public_access_block(
     s3control: &aws_sdk_s3control::Client,
@@ -34,14 +49,14 @@ pub async fn collect_account_public_access_block(
         .send()
         .await
     {
-        Ok(out) => Ok(out
-            .public_access_block_configuration()
-            .map(|c| PublicAccessBlock {
-                block_public_acls: c.block_public_acls().unwrap_or(false),
-                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                block_public_policy: c.block_public_policy().unwrap_or(false),
-                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-            })),
+        Ok(out) => Ok(out.public_access_block_configuration().map(|c| {
+            flags(
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets(),
+            )
+        })),
         Err(e) if code_of(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
         Err(e) => Err(problem(Section::S3AccountPublicAccessBlock, OP, &e)),
     }
@@ -241,14 +256,14 @@ async fn collect_bucket(
         }
     };
     let public_access_block = match pab {
-        Ok(out) => out
-            .public_access_block_configuration()
-            .map(|c| PublicAccessBlock {
-                block_public_acls: c.block_public_acls().unwrap_or(false),
-                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                block_public_policy: c.block_public_policy().unwrap_or(false),
-                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-            }),
+        Ok(out) => out.public_access_block_configuration().map(|c| {
+            flags(
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets(),
+            )
+        }),
         Err(e) if code_of(&e) == Some("NoSuchPublicAccessBlockConfiguration") => None,
         Err(e) => {
             fail(problem(
