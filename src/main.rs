@@ -289,32 +289,10 @@ fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit
         Ok(t) => t,
         Err(e) => return fail(Exit::Usage, e),
     };
-    for name in &args.only {
-        if targets.get(name).is_none() {
-            let names: Vec<&str> = targets.targets.iter().map(|t| t.name.as_str()).collect();
-            let hint = names
-                .iter()
-                .max_by(|a, b| {
-                    strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b))
-                })
-                .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
-                .map(|n| format!(" Did you mean {n}?"))
-                .unwrap_or_default();
-            return fail(
-                Exit::Usage,
-                format!(
-                    "--target {name}: {} defines no such target.{hint} Targets: {}",
-                    args.targets.display(),
-                    names.join(", ")
-                ),
-            );
-        }
-    }
-    let selected: Vec<&targets::Target> = targets
-        .targets
-        .iter()
-        .filter(|t| args.only.is_empty() || args.only.contains(&t.name))
-        .collect();
+    let selected = match select(&targets, &args.only) {
+        Ok(s) => s,
+        Err(e) => return fail(Exit::Usage, e),
+    };
     let conn = Connection {
         endpoint_url: args.endpoint_url.clone().filter(|u| !u.is_empty()),
         regions: args.regions.clone(),
