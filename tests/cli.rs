@@ -53,6 +53,28 @@ fn demo_dir() -> tempfile::TempDir {
     dir
 }
 
+/// `cloudkestrel snapshot import FIXTURE --out OUT` in `dir`.
+fn import(dir: &Path, fixture: &Path, out: &str) -> Output {
+    ck(
+        dir,
+        &[
+            "snapshot",
+            "import",
+            fixture.to_str().unwrap(),
+            "--out",
+            out,
+        ],
+    )
+}
+
+/// The demo fixture as JSON, to derive variants from.
+fn demo_fixture() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
+    )
+    .unwrap()
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -80,10 +102,7 @@ fn exit_1_when_a_result_fails_and_reports_are_written() {
 fn exit_0_when_everything_passes() {
     let dir = demo_dir();
     // demo-website is public: drop it from a copy of the fixture to get an all-pass account.
-    let mut account: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
-    )
-    .unwrap();
+    let mut account = demo_fixture();
     account["s3"]["buckets"]
         .as_array_mut()
         .unwrap()
@@ -93,15 +112,10 @@ fn exit_0_when_everything_passes() {
         .unwrap()
         .retain(|c| c["resource_id"] != "demo-website");
     let fixture = write(dir.path(), "pass.json", &account.to_string());
-    let o = ck(
+    let o = import(
         dir.path(),
-        &[
-            "snapshot",
-            "import",
-            fixture.to_str().unwrap(),
-            "--out",
-            "snapshots/demo/2026-11-28T00-00-00Z.sqlite",
-        ],
+        &fixture,
+        "snapshots/demo/2026-11-28T00-00-00Z.sqlite",
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     write(dir.path(), "targets.json", PASSING_TARGETS);
@@ -154,24 +168,16 @@ fn exit_3_when_a_snapshot_is_missing_corrupt_or_has_problems() {
 #[test]
 fn a_collection_problem_is_an_error_and_exit_3() {
     let dir = demo_dir();
-    let mut account: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
-    )
-    .unwrap();
+    let mut account = demo_fixture();
     account["problems"] = serde_json::json!([{
         "section": "iam_credential_report", "operation": "iam:GetCredentialReport",
         "error_code": "AccessDenied", "message": "not authorized to perform iam:GetCredentialReport"
     }]);
     let fixture = write(dir.path(), "problem.json", &account.to_string());
-    let o = ck(
+    let o = import(
         dir.path(),
-        &[
-            "snapshot",
-            "import",
-            fixture.to_str().unwrap(),
-            "--out",
-            "snapshots/demo/2026-11-29T00-00-00Z.sqlite",
-        ],
+        &fixture,
+        "snapshots/demo/2026-11-29T00-00-00Z.sqlite",
     );
     assert_eq!(code(&o), 0);
     let o = ck(dir.path(), &["evaluate"]);
@@ -322,16 +328,7 @@ fn exit_2_for_usage_errors() {
 
     // A bad fixture: file, line, column and path.
     let f = write(dir.path(), "bad-fixture.json", "{\n  \"metadata\": { \"target\": \"x\", \"account_id\": \"1\",\n    \"collected_at\": \"yesterday\" } }");
-    let o = ck(
-        dir.path(),
-        &[
-            "snapshot",
-            "import",
-            f.to_str().unwrap(),
-            "--out",
-            "x.sqlite",
-        ],
-    );
+    let o = import(dir.path(), &f, "x.sqlite");
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("bad-fixture.json:3:"), "{}", stderr(&o));
     assert!(
@@ -441,23 +438,11 @@ fn apply_plans_from_a_snapshot_and_checks_its_flags() {
 #[test]
 fn inconsistent_fixtures_are_bad_input() {
     let dir = demo_dir();
-    let mut account: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
-    )
-    .unwrap();
+    let mut account = demo_fixture();
     let alice = account["iam"]["users"][0].clone();
     account["iam"]["users"].as_array_mut().unwrap().push(alice);
     let f = write(dir.path(), "dup.json", &account.to_string());
-    let o = ck(
-        dir.path(),
-        &[
-            "snapshot",
-            "import",
-            f.to_str().unwrap(),
-            "--out",
-            "dup.sqlite",
-        ],
-    );
+    let o = import(dir.path(), &f, "dup.sqlite");
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(
         stderr(&o).contains("user \"alice\" appears twice"),
@@ -470,24 +455,12 @@ fn inconsistent_fixtures_are_bad_input() {
 #[test]
 fn apply_never_overwrites_a_rule_that_has_the_name_it_needs() {
     let dir = demo_dir();
-    let mut account: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
-    )
-    .unwrap();
+    let mut account = demo_fixture();
     account["config"]["regions"][0]["rules"].as_array_mut().unwrap().push(serde_json::json!({
         "name": "iam-user-no-policies-check", "source_owner": "CUSTOM_LAMBDA", "source_identifier": "arn:aws:lambda:us-east-1:123456789012:function:mine"
     }));
     let f = write(dir.path(), "clash.json", &account.to_string());
-    let o = ck(
-        dir.path(),
-        &[
-            "snapshot",
-            "import",
-            f.to_str().unwrap(),
-            "--out",
-            "clash.sqlite",
-        ],
-    );
+    let o = import(dir.path(), &f, "clash.sqlite");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = ck(dir.path(), &["apply", "--from-snapshot", "clash.sqlite"]);
     let out = stdout(&o);

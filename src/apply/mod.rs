@@ -208,11 +208,9 @@ pub fn plan(target: &Target, account: &Account) -> Plan {
             }
         }
     }
-    let mut regions_needed: Vec<&str> = plan.additions.iter().map(|a| a.region.as_str()).collect();
-    regions_needed.dedup();
     for r in regions
         .iter()
-        .filter(|r| regions_needed.contains(&r.region.as_str()))
+        .filter(|r| plan.additions.iter().any(|a| a.region == r.region))
     {
         if let Some(p) = prerequisites(r, &plan.account_id) {
             plan.missing_prerequisites.push(p);

@@ -181,27 +181,25 @@ async fn collect_iam(c: &Clients) -> (Iam, Vec<Problem>) {
         iam::collect_virtual_mfa(&c.iam),
     );
     let mut problems = Vec::new();
-    let mut out = details.unwrap_or_else(|p| {
-        problems.push(p);
-        Iam::default()
-    });
-    match report {
-        Ok(r) => out.credential_report = r,
-        Err(p) => problems.push(p),
+    let mut out = keep(details, &mut problems).unwrap_or_default();
+    if let Some(r) = keep(report, &mut problems) {
+        out.credential_report = r;
     }
-    match summary {
-        Ok(s) => out.account_summary = s,
-        Err(p) => problems.push(p),
+    if let Some(s) = keep(summary, &mut problems) {
+        out.account_summary = s;
     }
-    match password {
-        Ok(p) => out.password_policy = p,
-        Err(p) => problems.push(p),
+    if let Some(p) = keep(password, &mut problems) {
+        out.password_policy = p;
     }
-    match mfa {
-        Ok(m) => out.virtual_mfa_devices = m,
-        Err(p) => problems.push(p),
+    if let Some(m) = keep(mfa, &mut problems) {
+        out.virtual_mfa_devices = m;
     }
     (out, problems)
+}
+
+/// The value of a collector, its problem recorded when it failed.
+fn keep<T>(r: Result<T, Problem>, problems: &mut Vec<Problem>) -> Option<T> {
+    r.map_err(|p| problems.push(p)).ok()
 }
 
 async fn collect_config(
@@ -231,9 +229,8 @@ async fn collect_s3(c: &Clients, home: &str, account_id: &str) -> (S3, Vec<Probl
     );
     let mut problems = Vec::new();
     let mut out = S3::default();
-    match pab {
-        Ok(p) => out.account_public_access_block = p,
-        Err(p) => problems.push(p),
+    if let Some(p) = keep(pab, &mut problems) {
+        out.account_public_access_block = p;
     }
     match listed {
         Ok(listed) => {
