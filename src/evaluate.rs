@@ -145,7 +145,7 @@ fn whole_target_errors(target: &Target, resource: &str, message: &str) -> Vec<Fi
         .map(|spec| {
             let meta = spec.rule.meta();
             Finding {
-                rule: meta.name.to_string(),
+                rule: meta.name,
                 check: match meta.kind {
                     Kind::Policy => Check::PolicyDocument,
                     Kind::Config => Check::Deployed,
@@ -242,9 +242,8 @@ fn write_reports(report: &TargetReport, report_dir: &Path) -> Result<Vec<PathBuf
     let html_path = report_dir.join(format!("{}.html", report.target));
     (|| -> std::io::Result<()> {
         use std::io::Write;
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&json)?);
-        serde_json::to_writer_pretty(&mut out, report)?;
-        out.write_all(b"\n")?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&json)?);
+        report.write_json(&mut out)?;
         out.flush()
     })()
     .map_err(|e| format!("{}: {e}", json.display()))?;

@@ -150,3 +150,64 @@ fn html_report_shows_policy_differences_and_rule_docs() {
     assert!(page.contains("What it checks"));
     assert!(page.contains("Every check passed") || page.contains("Findings to fix"));
 }
+
+/// The hand-written JSON writer (fast, one result per line) must produce exactly the
+/// value serde makes of the report: the struct stays the contract. Checked on the demo
+/// and on a report with every kind of string JSON must escape, details, problems, and
+/// the empty and `null` cases.
+#[test]
+fn json_writer_equals_the_serde_value_of_the_report() {
+    use cloudkestrel::model::{Problem, Section};
+    let check = |report: &cloudkestrel::report::TargetReport| {
+        let text = report.to_json();
+        let parsed: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{text}"));
+        assert_eq!(parsed, serde_json::to_value(report).unwrap(), "{text}");
+        assert!(text.ends_with("}\n"));
+        text
+    };
+    let demo = demo_report();
+    let text = check(&demo);
+    // One result per line: each result line parses on its own.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("    {\"rule\""))
+        .collect();
+    assert_eq!(lines.len(), demo.results.len());
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l.trim().trim_end_matches(',')).unwrap();
+        assert!(v["status"].is_string());
+    }
+
+    let hostile = "q\"uote b\\ackslash \n\t\r\u{1} \u{7f} é 日本 </script> \u{2028}";
+    let mut report = demo_report();
+    report.target = hostile.into();
+    report.snapshot = hostile.into();
+    report.account_id = None;
+    report.collected_at = None;
+    report.results[0].message = hostile.into();
+    report.results[0].resource_name = String::new();
+    report.results[1].details = vec![hostile.into(), String::new(), "plain".into()];
+    report.problems = vec![
+        Problem {
+            section: Section::S3Buckets,
+            operation: "s3:ListBuckets".into(),
+            error_code: "AccessDenied".into(),
+            message: hostile.into(),
+            region: Some("eu-west-1".into()),
+            resource: None,
+        },
+        Problem {
+            section: Section::Identity,
+            operation: "sts:GetCallerIdentity".into(),
+            error_code: "Throttling".into(),
+            message: "m".into(),
+            region: None,
+            resource: Some(hostile.into()),
+        },
+    ];
+    check(&report);
+    report.results.clear();
+    report.problems.clear();
+    check(&report);
+}

@@ -11,7 +11,8 @@ pub mod setup;
 
 use serde::Serialize;
 
-use std::collections::HashMap;
+// foldhash: see snapshot/mod.rs.
+use foldhash::{HashMap, HashMapExt};
 
 use crate::model::{Account, CredentialReportRow, Section, User, VirtualMfaDevice};
 use crate::targets::RuleSpec;
@@ -218,7 +219,8 @@ impl Check {
 /// One verdict on one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule: String,
+    /// The rule's name (its [`RuleMeta::name`]).
+    pub rule: &'static str,
     pub check: Check,
     /// The ARN of the resource (user, policy, bucket, account root).
     pub resource: String,
@@ -277,17 +279,23 @@ impl Finding {
     /// neutralised public settings, parameter drift) or a note (an ignored user, a
     /// disagreement with AWS Config, a fallback).
     pub fn has_note(&self) -> bool {
+        // One pass over the message, trying the markers only where one could start: the
+        // HTML report asks this of every pass, and six `contains` calls (or an
+        // Aho-Corasick automaton, measured) were a twentieth of `evaluate` at scale.
+        const MARKERS: [&str; 6] = [
+            "IgnoreUsers",
+            "DISAGREEMENT",
+            "note:",
+            "NOT_APPLICABLE",
+            "GetAccountSummary",
+            "no evaluation results",
+        ];
+        let m = self.message.as_bytes();
         !self.details.is_empty()
-            || [
-                "IgnoreUsers",
-                "DISAGREEMENT",
-                "note:",
-                "NOT_APPLICABLE",
-                "GetAccountSummary",
-                "no evaluation results",
-            ]
-            .iter()
-            .any(|n| self.message.contains(n))
+            || (0..m.len()).any(|i| {
+                matches!(m[i], b'I' | b'D' | b'n' | b'N' | b'G')
+                    && MARKERS.iter().any(|k| m[i..].starts_with(k.as_bytes()))
+            })
     }
 }
 
@@ -312,7 +320,7 @@ impl<'a> Context<'a> {
         message: impl Into<String>,
     ) -> Finding {
         Finding {
-            rule: self.rule_name().to_string(),
+            rule: self.rule_name(),
             check,
             resource: resource.into(),
             resource_name: resource_name.into(),

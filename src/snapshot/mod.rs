@@ -7,7 +7,9 @@
 
 pub mod schema;
 
-use std::collections::HashMap;
+// foldhash, not std's SipHash: hashing was a twentieth of `evaluate` at scale (issue 5).
+// Its RandomState is randomly seeded, so account data cannot choose collisions ahead.
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -449,18 +451,49 @@ fn open_checked(path: &Path) -> Result<Connection, SnapshotError> {
     Ok(conn)
 }
 
+/// The form [`ts`] writes for whole seconds, `YYYY-MM-DDTHH:MM:SSZ`, parsed directly:
+/// a snapshot holds thousands of timestamps and chrono's general RFC 3339 parser was
+/// a twentieth of `evaluate` at scale (issue 5). Anything else, an invalid date
+/// included, returns `None` and goes to chrono, which decides.
+fn parse_utc_seconds(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let time = chrono::NaiveTime::from_hms_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?)?;
+    Some(date.and_time(time).and_utc())
+}
+
 /// Reads a column holding an RFC 3339 timestamp.
+/// (Borrowed from SQLite's row, not copied: a snapshot has thousands of timestamps.)
 fn dt(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
-    let s: String = row.get(idx)?;
-    parse_dt(&s, idx)
+    parse_dt(row.get_ref(idx)?.as_str()?, idx)
 }
 
 fn dt_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let s: Option<String> = row.get(idx)?;
-    s.map(|s| parse_dt(&s, idx)).transpose()
+    row.get_ref(idx)?
+        .as_str_or_null()?
+        .map(|s| parse_dt(s, idx))
+        .transpose()
 }
 
 fn parse_dt(s: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    if let Some(d) = parse_utc_seconds(s) {
+        return Ok(d);
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|d| d.with_timezone(&Utc))
         .map_err(|e| {
@@ -469,20 +502,24 @@ fn parse_dt(s: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
 }
 
 fn json_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Value> {
-    let s: String = row.get(idx)?;
-    serde_json::from_str(&s).map_err(|e| {
+    serde_json::from_str(row.get_ref(idx)?.as_str()?).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
     })
 }
 
 fn json_col_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Value>> {
-    let s: Option<String> = row.get(idx)?;
-    s.map(|s| {
-        serde_json::from_str(&s).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+    row.get_ref(idx)?
+        .as_str_or_null()?
+        .map(|s| {
+            serde_json::from_str(s).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    idx,
+                    rusqlite::types::Type::Text,
+                    e.into(),
+                )
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 fn rows<T>(
@@ -494,8 +531,6 @@ fn rows<T>(
     let out = stmt.query_map([], f)?.collect();
     out
 }
-
-type PrincipalKey = (String, String);
 
 fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
     let metadata = conn
@@ -523,34 +558,40 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
         ..metadata
     };
 
-    // Attachments and inline policies, keyed by (principal type, principal name).
-    let mut attached: HashMap<PrincipalKey, Vec<String>> = HashMap::new();
+    // Attachments and inline policies, per principal type (user, group, role), keyed by
+    // principal name: looked up by `&str`, without building a key per principal.
+    const KINDS: [&str; 3] = ["user", "group", "role"];
+    let kind_index = |kind: &str| KINDS.iter().position(|k| *k == kind);
+    let mut attached: [HashMap<String, Vec<String>>; 3] = Default::default();
     for (arn, kind, name) in rows(
         conn,
         "SELECT policy_arn, principal_type, principal_name FROM iam_policy_attachments ORDER BY rowid",
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+        |r| Ok((r.get::<_, String>(0)?, r.get_ref(1)?.as_str().map(kind_index)?, r.get::<_, String>(2)?)),
     )? {
-        attached.entry((kind, name)).or_default().push(arn);
+        if let Some(k) = kind {
+            attached[k].entry(name).or_default().push(arn);
+        }
     }
-    let mut inline: HashMap<PrincipalKey, Vec<InlinePolicy>> = HashMap::new();
+    let mut inline: [HashMap<String, Vec<InlinePolicy>>; 3] = Default::default();
     for (kind, name, policy) in rows(
         conn,
         "SELECT principal_type, principal_name, policy_name, document FROM iam_inline_policies ORDER BY rowid",
         |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get_ref(0)?.as_str().map(kind_index)?,
                 r.get::<_, String>(1)?,
                 InlinePolicy { name: r.get(2)?, document: json_col(r, 3)? },
             ))
         },
     )? {
-        inline.entry((kind, name)).or_default().push(policy);
+        if let Some(k) = kind {
+            inline[k].entry(name).or_default().push(policy);
+        }
     }
-    let mut take = |kind: &str, name: &str| {
-        let key = (kind.to_string(), name.to_string());
+    let mut take = |kind: usize, name: &str| {
         (
-            attached.remove(&key).unwrap_or_default(),
-            inline.remove(&key).unwrap_or_default(),
+            attached[kind].remove(name).unwrap_or_default(),
+            inline[kind].remove(name).unwrap_or_default(),
         )
     };
     let mut memberships: HashMap<String, Vec<String>> = HashMap::new();
@@ -581,7 +622,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
     )?
     .into_iter()
     .map(|mut u| {
-        (u.attached_policies, u.inline_policies) = take("user", &u.name);
+        (u.attached_policies, u.inline_policies) = take(0, &u.name);
         u.groups = memberships.remove(&u.name).unwrap_or_default();
         u
     })
@@ -601,7 +642,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
     )?
     .into_iter()
     .map(|mut g| {
-        (g.attached_policies, g.inline_policies) = take("group", &g.name);
+        (g.attached_policies, g.inline_policies) = take(1, &g.name);
         g
     })
     .collect();
@@ -622,7 +663,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
     )?
     .into_iter()
     .map(|mut ro| {
-        (ro.attached_policies, ro.inline_policies) = take("role", &ro.name);
+        (ro.attached_policies, ro.inline_policies) = take(2, &ro.name);
         ro
     })
     .collect();
@@ -801,7 +842,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
         "SELECT region, config_rule_name, resource_type, resource_id, compliance, recorded_at, annotation FROM config_compliance ORDER BY rowid",
         |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                region_of(r.get_ref(0)?.as_str()?)?,
                 ComplianceResult {
                     config_rule_name: r.get(1)?,
                     resource_type: r.get(2)?,
@@ -813,7 +854,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
             ))
         },
     )? {
-        config_regions[region_of(&region)?].compliance.push(c);
+        config_regions[region].compliance.push(c);
     }
 
     let pab = |r: &Row<'_>, base: usize| -> rusqlite::Result<PublicAccessBlock> {
@@ -924,4 +965,55 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
         problems,
         api_calls,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Timelike;
+
+    /// The fast timestamp path agrees with chrono wherever it answers, and leaves every
+    /// other form (fractions, offsets, invalid dates, leap seconds) to chrono.
+    #[test]
+    fn fast_timestamps_agree_with_chrono() {
+        let chrono_utc = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        };
+        for s in [
+            "2026-11-27T08:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_utc_seconds(s), chrono_utc(s), "{s}");
+            assert!(parse_utc_seconds(s).is_some(), "{s}");
+        }
+        for s in [
+            "2026-11-27T08:00:00.5Z",
+            "2026-11-27T08:00:00+01:00",
+            "2026-11-27t08:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-27T24:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2026-1a-27T08:00:00Z",
+            "+026-11-27T08:00:00Z",
+            "",
+        ] {
+            assert_eq!(parse_utc_seconds(s), None, "{s}");
+        }
+        // Through parse_dt, the other forms still parse (or fail) exactly as chrono says.
+        for s in [
+            "2026-11-27T08:00:00.5Z",
+            "2026-11-27T08:00:00+01:00",
+            "2016-12-31T23:59:60Z",
+        ] {
+            assert_eq!(parse_dt(s, 0).ok(), chrono_utc(s), "{s}");
+        }
+        assert!(parse_dt("2026-02-30T00:00:00Z", 0).is_err());
+        let now = Utc::now().with_nanosecond(0).unwrap();
+        assert_eq!(parse_dt(&ts(&now), 0).unwrap(), now);
+    }
 }

@@ -17,7 +17,8 @@ pub mod s3_access;
 pub mod s3_bucket_public_read_prohibited;
 pub mod s3_bucket_public_write_prohibited;
 
-use std::collections::{BTreeMap, HashMap};
+// foldhash: see snapshot/mod.rs.
+use foldhash::{HashMap, HashMapExt};
 
 use crate::model::{ConfigRegion, ConfigRule, CredentialReportRow, Section, User};
 use crate::rules::{Check, Context, Finding, Status};
@@ -185,9 +186,9 @@ fn aws_config(cx: &Context<'_>) -> Vec<Finding> {
     ) {
         return vec![e];
     }
-    // Keyed by resource ARN: an IAM rule deployed in two regions reports each user
-    // twice; the worse verdict is kept.
-    let mut by_resource: BTreeMap<String, Finding> = BTreeMap::new();
+    // An IAM rule deployed in two regions reports each user twice: the worse verdict is
+    // kept (below).
+    let mut found: Vec<Finding> = Vec::new();
     let mut errors = Vec::new();
     for region in &cx.account.config.regions {
         for rule in deployed_rules(cx, region) {
@@ -225,53 +226,48 @@ fn aws_config(cx: &Context<'_>) -> Vec<Finding> {
                 .filter(|c| c.config_rule_name == rule.name)
             {
                 let (arn, name) = resolve(cx, &c.resource_type, &c.resource_id);
-                let f =
-                    if meta.user_scoped && c.resource_type == "AWS::IAM::User" && cx.ignored(&name)
-                    {
-                        cx.ignored_finding(Check::AwsConfig, &arn, &name)
-                    } else {
-                        let at = c
-                            .recorded_at
-                            .map(|t| format!(", recorded {}", t.format("%Y-%m-%d %H:%M UTC")))
-                            .unwrap_or_default();
-                        let note = c
-                            .annotation
-                            .as_deref()
-                            .map(|a| format!(": {a}"))
-                            .unwrap_or_default();
-                        let (status, what) = match c.compliance.as_str() {
-                            "COMPLIANT" => (Status::Pass, "COMPLIANT".to_string()),
-                            "NON_COMPLIANT" => (Status::Fail, "NON_COMPLIANT".to_string()),
-                            "NOT_APPLICABLE" => (
-                                Status::Pass,
-                                "NOT_APPLICABLE (out of the rule's scope)".to_string(),
-                            ),
-                            other => (
-                                Status::Error,
-                                format!("an unexpected compliance value {other:?}"),
-                            ),
-                        };
-                        cx.finding(
-                            Check::AwsConfig,
-                            &arn,
-                            &name,
-                            status,
-                            format!(
-                                "AWS Config rule {} ({}{at}) says {what}{note}",
-                                rule.name, region.region
-                            ),
-                        )
-                    };
-                match by_resource.get(&arn) {
-                    Some(prev) if prev.status <= f.status => {}
-                    _ => {
-                        by_resource.insert(arn, f);
-                    }
+                if meta.user_scoped && c.resource_type == "AWS::IAM::User" && cx.ignored(&name) {
+                    found.push(cx.ignored_finding(Check::AwsConfig, &arn, &name));
+                    continue;
                 }
+                let (status, what) = match c.compliance.as_str() {
+                    "COMPLIANT" => (Status::Pass, "COMPLIANT"),
+                    "NON_COMPLIANT" => (Status::Fail, "NON_COMPLIANT"),
+                    "NOT_APPLICABLE" => (Status::Pass, "NOT_APPLICABLE (out of the rule's scope)"),
+                    _ => (Status::Error, "an unexpected compliance value "),
+                };
+                // One string, written in place: this runs once per user per rule.
+                use std::fmt::Write;
+                let mut message = String::with_capacity(96);
+                let _ = write!(message, "AWS Config rule {} ({}", rule.name, region.region);
+                if let Some(t) = c.recorded_at {
+                    use chrono::{Datelike, Timelike};
+                    let _ = write!(
+                        message,
+                        ", recorded {:04}-{:02}-{:02} {:02}:{:02} UTC",
+                        t.year(),
+                        t.month(),
+                        t.day(),
+                        t.hour(),
+                        t.minute()
+                    );
+                }
+                let _ = write!(message, ") says {what}");
+                if status == Status::Error {
+                    let _ = write!(message, "{:?}", c.compliance);
+                }
+                if let Some(a) = &c.annotation {
+                    let _ = write!(message, ": {a}");
+                }
+                found.push(cx.finding(Check::AwsConfig, arn, name, status, message));
             }
         }
     }
-    errors.extend(by_resource.into_values());
+    // Worst first per resource (a stable sort keeps the earlier of equal verdicts), then
+    // one per resource.
+    found.sort_by(|a, b| (&a.resource, a.status).cmp(&(&b.resource, b.status)));
+    found.dedup_by(|later, kept| later.resource == kept.resource);
+    errors.extend(found);
     errors
 }
 
