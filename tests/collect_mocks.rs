@@ -204,6 +204,42 @@ mod gaad {
             (Section::IamAuthorization, "MalformedResponse")
         );
     }
+
+    /// A name, an ARN or an attached policy's ARN missing from the answer is a
+    /// malformed answer: an empty name, or a dropped attachment that makes a user look
+    /// policy-free, could pass a rule.
+    #[tokio::test]
+    async fn missing_names_and_arns_are_malformed_answers() {
+        use aws_sdk_iam::types::AttachedPolicy;
+        let no_arn_attachment = UserDetail::builder()
+            .user_name("alice")
+            .arn("arn:aws:iam::111122223333:user/alice")
+            .user_id("AIDAALICE")
+            .create_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .attached_managed_policies(AttachedPolicy::builder().policy_name("Admin").build())
+            .build();
+        let no_name = UserDetail::builder()
+            .arn("arn:aws:iam::111122223333:user/x")
+            .user_id("AIDAX")
+            .create_date(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .build();
+        for (case, user) in [
+            ("attachment without ARN", no_arn_attachment),
+            ("user without name", no_name),
+        ] {
+            let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+                .then_output(move || O::builder().user_detail_list(user.clone()).build());
+            let client = mock_client!(aws_sdk_iam, [&rule]);
+            let p = iam::collect_authorization_details(&client)
+                .await
+                .expect_err(case);
+            assert_eq!(
+                (p.section, p.error_code.as_str()),
+                (Section::IamAuthorization, "MalformedResponse"),
+                "{case}"
+            );
+        }
+    }
 }
 
 mod credential_report {
@@ -458,6 +494,36 @@ mod aws_config_region {
         );
     }
 
+    /// An evaluation result without its resource is not a result about nothing: the
+    /// rule's results are a problem, as when they cannot be read.
+    #[tokio::test]
+    async fn a_result_without_its_resource_is_a_problem_for_that_rule() {
+        let details = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
+            .then_output(|| {
+                Details::builder()
+                    .evaluation_results(result("AIDAALICE", ComplianceType::NonCompliant))
+                    .evaluation_results(
+                        EvaluationResult::builder()
+                            .compliance_type(ComplianceType::Compliant)
+                            .build(),
+                    )
+                    .build()
+            });
+        let mut rules = basics();
+        rules.push(details);
+        let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules.iter());
+        let (region, problems) =
+            config::collect_region(&client, "eu-west-1", &["IAM_USER_MFA_ENABLED"]).await;
+        assert!(region.compliance.is_empty(), "partial results are dropped");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0];
+        assert_eq!(
+            (p.section, p.error_code.as_str()),
+            (Section::ConfigCompliance, "MalformedResponse")
+        );
+        assert_eq!(p.resource.as_deref(), Some("iam-user-mfa-enabled"));
+    }
+
     #[tokio::test]
     async fn unreadable_results_are_a_problem_for_that_rule() {
         let details = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
@@ -575,6 +641,71 @@ mod s3_buckets {
             GetBucketPolicyOutput::builder(),
             GetPublicAccessBlockOutput::builder(),
             GetBucketOwnershipControlsOutput::builder(),
+        );
+    }
+
+    /// A grant without its grantee's URI or its permission is a problem for that
+    /// bucket, never "no grant" (which could hide a public one).
+    #[tokio::test]
+    async fn incomplete_grants_are_problems_for_the_bucket() {
+        let acl = mock!(aws_sdk_s3::Client::get_bucket_acl).then_compute_response(|req| {
+            use aws_smithy_mocks::MockResponse;
+            let grant = if req.bucket() == Some("no-uri") {
+                Grant::builder()
+                    .grantee(Grantee::builder().r#type(Type::Group).build().unwrap())
+                    .permission(Permission::Read)
+                    .build()
+            } else {
+                Grant::builder()
+                    .grantee(
+                        Grantee::builder()
+                            .r#type(Type::Group)
+                            .uri("http://acs.amazonaws.com/groups/global/AllUsers")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            };
+            MockResponse::Output(GetBucketAclOutput::builder().grants(grant).build())
+        });
+        let policy = mock!(aws_sdk_s3::Client::get_bucket_policy)
+            .then_error(|| GetBucketPolicyError::generic(code("NoSuchBucketPolicy")));
+        let pab = mock!(aws_sdk_s3::Client::get_public_access_block).then_error(|| {
+            GetPublicAccessBlockError::generic(code("NoSuchPublicAccessBlockConfiguration"))
+        });
+        let own = mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_error(|| {
+            GetBucketOwnershipControlsError::generic(code("OwnershipControlsNotFoundError"))
+        });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&acl, &policy, &pab, &own]);
+        let listed = vec![
+            ("no-uri".to_string(), Some("us-east-1".to_string()), None),
+            (
+                "no-permission".to_string(),
+                Some("us-east-1".to_string()),
+                None,
+            ),
+        ];
+        let c2 = client.clone();
+        let (_, mut problems) = s3::collect_buckets(&client, listed, move |_| c2.clone()).await;
+        problems.sort_by(|a, b| a.resource.cmp(&b.resource));
+        let got: Vec<(Option<&str>, Section, &str)> = problems
+            .iter()
+            .map(|p| (p.resource.as_deref(), p.section, p.error_code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Some("no-permission"),
+                    Section::S3BucketDetails,
+                    "MalformedResponse"
+                ),
+                (
+                    Some("no-uri"),
+                    Section::S3BucketDetails,
+                    "MalformedResponse"
+                ),
+            ]
         );
     }
 

@@ -228,6 +228,18 @@ pub fn malformed(section: Section, operation: &str, message: impl Into<String>) 
     }
 }
 
+/// A field an answer must carry (a name, an ARN, a grantee): its absence is a
+/// malformed answer, never an empty value that a rule could then read as "nothing
+/// there" and pass.
+pub fn required<'a>(
+    value: Option<&'a str>,
+    section: Section,
+    operation: &str,
+    what: impl FnOnce() -> String,
+) -> Result<&'a str, Problem> {
+    value.ok_or_else(|| malformed(section, operation, format!("{} is missing", what())))
+}
+
 /// The AWS error code of an SDK error, if it is a service error.
 pub fn code_of<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
     match err {

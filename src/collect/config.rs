@@ -3,10 +3,12 @@
 
 use aws_sdk_config::types::ComplianceType;
 
-use super::aws::{problem, to_chrono};
+use super::aws::{problem, required, to_chrono};
 use crate::model::{
     ComplianceResult, ConfigRecorder, ConfigRegion, ConfigRule, DeliveryChannel, Problem, Section,
 };
+
+const OP_COMPLIANCE: &str = "config:GetComplianceDetailsByConfigRule";
 
 /// One region's AWS Config state. Problems are returned beside the data: a region
 /// whose recorders could not be read still reports its rules, and one rule whose
@@ -86,13 +88,26 @@ pub async fn collect_region(
 
     let mut pages = client.describe_config_rules().into_paginator().send();
     let mut rules_ok = true;
-    while let Some(page) = pages.next().await {
+    'pages: while let Some(page) = pages.next().await {
         match page {
             Ok(page) => {
                 for r in page.config_rules() {
                     let source = r.source();
+                    let name = match required(
+                        r.config_rule_name(),
+                        Section::ConfigRules,
+                        "config:DescribeConfigRules",
+                        || "a rule's name".into(),
+                    ) {
+                        Ok(name) => name,
+                        Err(p) => {
+                            problems.push(in_region(p));
+                            rules_ok = false;
+                            break 'pages;
+                        }
+                    };
                     out.rules.push(ConfigRule {
-                        name: r.config_rule_name().unwrap_or_default().to_string(),
+                        name: name.to_string(),
                         arn: r.config_rule_arn().map(str::to_string),
                         source_owner: source
                             .map(|s| s.owner().as_str().to_string())
@@ -150,35 +165,45 @@ pub async fn collect_region(
         while let Some(page) = pages.next().await {
             match page {
                 Ok(page) => {
-                    for r in page.evaluation_results() {
-                        let q = r
-                            .evaluation_result_identifier()
-                            .and_then(|i| i.evaluation_result_qualifier());
-                        results.push(ComplianceResult {
-                            config_rule_name: name.clone(),
-                            resource_type: q
-                                .and_then(|q| q.resource_type())
-                                .unwrap_or_default()
-                                .to_string(),
-                            resource_id: q
-                                .and_then(|q| q.resource_id())
-                                .unwrap_or_default()
-                                .to_string(),
-                            compliance: r
-                                .compliance_type()
-                                .map(|c| c.as_str().to_string())
-                                .unwrap_or_default(),
-                            recorded_at: r.result_recorded_time().and_then(to_chrono),
-                            annotation: r.annotation().map(str::to_string),
-                        });
+                    let page_results: Result<Vec<ComplianceResult>, Problem> = page
+                        .evaluation_results()
+                        .iter()
+                        .map(|r| {
+                            let q = r
+                                .evaluation_result_identifier()
+                                .and_then(|i| i.evaluation_result_qualifier());
+                            let need = |value: Option<&str>, what: &str| {
+                                required(value, Section::ConfigCompliance, OP_COMPLIANCE, || {
+                                    format!("the {what} of an evaluation result of {name}")
+                                })
+                                .map(str::to_string)
+                            };
+                            Ok(ComplianceResult {
+                                config_rule_name: name.clone(),
+                                resource_type: need(
+                                    q.and_then(|q| q.resource_type()),
+                                    "resource type",
+                                )?,
+                                resource_id: need(q.and_then(|q| q.resource_id()), "resource id")?,
+                                compliance: need(
+                                    r.compliance_type().map(|c| c.as_str()),
+                                    "compliance",
+                                )?,
+                                recorded_at: r.result_recorded_time().and_then(to_chrono),
+                                annotation: r.annotation().map(str::to_string),
+                            })
+                        })
+                        .collect();
+                    match page_results {
+                        Ok(page_results) => results.extend(page_results),
+                        Err(p) => {
+                            failed = Some(p);
+                            break;
+                        }
                     }
                 }
                 Err(e) => {
-                    failed = Some(problem(
-                        Section::ConfigCompliance,
-                        "config:GetComplianceDetailsByConfigRule",
-                        &e,
-                    ));
+                    failed = Some(problem(Section::ConfigCompliance, OP_COMPLIANCE, &e));
                     break;
                 }
             }

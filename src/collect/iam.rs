@@ -10,7 +10,7 @@ use aws_sdk_iam::types::{EntityType, ReportStateType};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::aws::{code_of, malformed, problem, to_chrono};
+use super::aws::{code_of, malformed, problem, required, to_chrono};
 use crate::model::*;
 use crate::policy::parse_document;
 
@@ -70,12 +70,17 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
         .into_paginator()
         .send();
     let mut out = Iam::default();
+    let need = |value: Option<&str>, what: &dyn Fn() -> String| {
+        required(value, Section::IamAuthorization, OP, what).map(str::to_string)
+    };
     let inline = |list: &[aws_sdk_iam::types::PolicyDetail],
                   owner: &str|
      -> Result<Vec<InlinePolicy>, Problem> {
         list.iter()
             .map(|p| {
-                let name = p.policy_name().unwrap_or_default().to_string();
+                let name = need(p.policy_name(), &|| {
+                    format!("the name of an inline policy of {owner}")
+                })?;
                 Ok(InlinePolicy {
                     document: document(
                         p.policy_document(),
@@ -87,23 +92,31 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
             })
             .collect()
     };
-    let arns = |list: &[aws_sdk_iam::types::AttachedPolicy]| -> Vec<String> {
+    // An attachment without its ARN is an error: dropping it could make a user look
+    // as if no policy were attached.
+    let arns = |list: &[aws_sdk_iam::types::AttachedPolicy],
+                owner: &str|
+     -> Result<Vec<String>, Problem> {
         list.iter()
-            .filter_map(|a| a.policy_arn().map(str::to_string))
+            .map(|a| {
+                need(a.policy_arn(), &|| {
+                    format!("the ARN of a policy attached to {owner}")
+                })
+            })
             .collect()
     };
     // Every page is checked: an error on page 3 is a problem, not a shorter list.
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| problem(Section::IamAuthorization, OP, &e))?;
         for u in page.user_detail_list() {
-            let name = u.user_name().unwrap_or_default().to_string();
+            let name = need(u.user_name(), &|| "a user's name".into())?;
             out.users.push(User {
-                arn: u.arn().unwrap_or_default().to_string(),
-                user_id: u.user_id().unwrap_or_default().to_string(),
+                arn: need(u.arn(), &|| format!("the ARN of user {name}"))?,
+                user_id: need(u.user_id(), &|| format!("the id of user {name}"))?,
                 path: u.path().unwrap_or("/").to_string(),
                 created: date(u.create_date(), OP, &format!("user {name}"))?,
                 groups: u.group_list().to_vec(),
-                attached_policies: arns(u.attached_managed_policies()),
+                attached_policies: arns(u.attached_managed_policies(), &name)?,
                 inline_policies: inline(u.user_policy_list(), &name)?,
                 permissions_boundary: u
                     .permissions_boundary()
@@ -113,21 +126,21 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
             });
         }
         for g in page.group_detail_list() {
-            let name = g.group_name().unwrap_or_default().to_string();
+            let name = need(g.group_name(), &|| "a group's name".into())?;
             out.groups.push(Group {
-                arn: g.arn().unwrap_or_default().to_string(),
+                arn: need(g.arn(), &|| format!("the ARN of group {name}"))?,
                 path: g.path().unwrap_or("/").to_string(),
-                attached_policies: arns(g.attached_managed_policies()),
+                attached_policies: arns(g.attached_managed_policies(), &name)?,
                 inline_policies: inline(g.group_policy_list(), &name)?,
                 name,
             });
         }
         for r in page.role_detail_list() {
-            let name = r.role_name().unwrap_or_default().to_string();
+            let name = need(r.role_name(), &|| "a role's name".into())?;
             out.roles.push(Role {
-                arn: r.arn().unwrap_or_default().to_string(),
+                arn: need(r.arn(), &|| format!("the ARN of role {name}"))?,
                 path: r.path().unwrap_or("/").to_string(),
-                attached_policies: arns(r.attached_managed_policies()),
+                attached_policies: arns(r.attached_managed_policies(), &name)?,
                 inline_policies: inline(r.role_policy_list(), &name)?,
                 trust_policy: r
                     .assume_role_policy_document()
@@ -141,7 +154,7 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
             });
         }
         for p in page.policies() {
-            let arn = p.arn().unwrap_or_default().to_string();
+            let arn = need(p.arn(), &|| "a managed policy's ARN".into())?;
             // moto leaves PolicyName out; the ARN's last segment is the name.
             let name = p
                 .policy_name()
@@ -151,7 +164,7 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
                 .policy_version_list()
                 .iter()
                 .map(|v| {
-                    let id = v.version_id().unwrap_or_default().to_string();
+                    let id = need(v.version_id(), &|| format!("a version id of policy {name}"))?;
                     Ok(PolicyVersion {
                         created: v.create_date().and_then(to_chrono),
                         document: document(

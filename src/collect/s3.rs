@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use aws_sdk_s3::types::Type as GranteeType;
 use futures::stream::{self, StreamExt};
 
-use super::aws::{code_of, malformed, problem};
+use super::aws::{code_of, malformed, problem, required};
 use crate::model::{Bucket, Grant, Problem, PublicAccessBlock, Section};
 use crate::policy::parse_document;
 
@@ -207,35 +207,48 @@ async fn collect_bucket(
             ..p
         })
     };
-    let acl_grants = match acl {
-        Ok(out) => out
-            .grants()
+    // A grant without its grantee or permission is a malformed answer: read as "no
+    // grant", it could hide a public one.
+    let grants = |out: &aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput| {
+        let need = |value: Option<&str>, what: &str| {
+            required(value, Section::S3BucketDetails, "s3:GetBucketAcl", || {
+                format!("the {what} of a grant on bucket {name}")
+            })
+            .map(str::to_string)
+        };
+        out.grants()
             .iter()
-            .filter_map(|g| {
-                let grantee = g.grantee()?;
+            .map(|g| {
+                let Some(grantee) = g.grantee() else {
+                    return Err(malformed(
+                        Section::S3BucketDetails,
+                        "s3:GetBucketAcl",
+                        format!("the grantee of a grant on bucket {name} is missing"),
+                    ));
+                };
                 let (kind, who) = match grantee.r#type() {
-                    GranteeType::Group => ("Group", grantee.uri().unwrap_or_default()),
+                    GranteeType::Group => ("Group", need(grantee.uri(), "group URI")?),
                     GranteeType::AmazonCustomerByEmail => (
                         "AmazonCustomerByEmail",
-                        grantee.email_address().unwrap_or_default(),
+                        need(grantee.email_address(), "grantee's email")?,
                     ),
-                    _ => ("CanonicalUser", grantee.id().unwrap_or_default()),
+                    _ => ("CanonicalUser", need(grantee.id(), "grantee's id")?),
                 };
-                Some(Grant {
+                Ok(Grant {
                     grantee_type: kind.to_string(),
-                    grantee: who.to_string(),
-                    permission: g
-                        .permission()
-                        .map(|p| p.as_str().to_string())
-                        .unwrap_or_default(),
+                    grantee: who,
+                    permission: need(g.permission().map(|p| p.as_str()), "permission")?,
                 })
             })
-            .collect(),
-        Err(e) => {
-            fail(problem(Section::S3BucketDetails, "s3:GetBucketAcl", &e));
-            Vec::new()
-        }
+            .collect::<Result<Vec<_>, Problem>>()
     };
+    let acl_grants = acl
+        .map_err(|e| problem(Section::S3BucketDetails, "s3:GetBucketAcl", &e))
+        .and_then(|out| grants(&out))
+        .unwrap_or_else(|p| {
+            fail(p);
+            Vec::new()
+        });
     let policy = match policy {
         Ok(out) => match out.policy().map(parse_document) {
             Some(Ok(doc)) => Some(doc),
