@@ -87,6 +87,21 @@ fn ck(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().unwrap()
 }
 
+/// `ck` against the test's moto server, in us-east-1, with one attempt per request.
+fn ck_moto(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let ep = endpoint();
+    let mut all = args.to_vec();
+    all.extend([
+        "--endpoint-url",
+        &ep,
+        "--region",
+        "us-east-1",
+        "--max-attempts",
+        "1",
+    ]);
+    ck(dir, &all, env)
+}
+
 fn report(dir: &Path, target: &str) -> Value {
     serde_json::from_str(
         &std::fs::read_to_string(dir.join(format!("reports/{target}.json"))).unwrap(),
@@ -148,19 +163,9 @@ fn audit_two_accounts_and_a_target_without_credentials() {
     "Rules": [ { "Config": { "Name": "IAM_USER_MFA_ENABLED" } } ] } } ] }"#,
     )
     .unwrap();
-    let ep = endpoint();
-    let out = ck(
+    let out = ck_moto(
         dir.path(),
-        &[
-            "audit",
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-east-1",
-            "--max-attempts",
-            "1",
-            "-vv",
-        ],
+        &["audit", "-vv"],
         &[
             ("MIXED_KEY_ID", &mixed.id),
             ("MIXED_SECRET", &mixed.secret),
@@ -387,18 +392,9 @@ fn iam_requests_do_not_depend_on_the_number_of_users() {
     "big": { "Credentials": { "AwsAccessKeyId": "B_ID", "AwsSecretAccessKey": "B_SECRET" }, "Rules": [ { "Config": { "Name": "IAM_USER_MFA_ENABLED" } } ] } } ] }"#,
     )
     .unwrap();
-    let ep = endpoint();
-    let out = ck(
+    let out = ck_moto(
         dir.path(),
-        &[
-            "collect",
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-east-1",
-            "--max-attempts",
-            "1",
-        ],
+        &["collect"],
         &[
             ("S_ID", &small.id),
             ("S_SECRET", &small.secret),
@@ -512,18 +508,9 @@ fn profiles_and_assumed_roles_reach_their_accounts() {
         ),
     )
     .unwrap();
-    let ep = endpoint();
-    let out = ck(
+    let out = ck_moto(
         dir.path(),
-        &[
-            "collect",
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-east-1",
-            "--max-attempts",
-            "1",
-        ],
+        &["collect"],
         &[
             ("K", &keys.id),
             ("S", &keys.secret),
