@@ -276,6 +276,10 @@ fn is_ignored_note(f: &Finding) -> bool {
 }
 
 fn flag_disagreements(aws: &mut [Finding], local: &mut [Finding]) {
+    // Most rules have no AWS Config results: no index of the local ones to build.
+    if aws.is_empty() {
+        return;
+    }
     let mut local_by: HashMap<&str, usize> = HashMap::new();
     for (i, f) in local.iter().enumerate() {
         local_by.insert(f.resource.as_str(), i);
