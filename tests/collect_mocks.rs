@@ -582,6 +582,32 @@ mod s3_buckets {
         ErrorMetadata::builder().code(c).message(c).build()
     }
 
+    /// Collects the buckets `names` (all in us-east-1) with `acl` answering
+    /// GetBucketAcl, and no bucket policy, public access block or ownership controls.
+    async fn collect_with_acl(
+        acl: &aws_smithy_mocks::Rule,
+        names: &[&str],
+    ) -> (
+        Vec<cloudkestrel::model::Bucket>,
+        Vec<cloudkestrel::model::Problem>,
+    ) {
+        let policy = mock!(aws_sdk_s3::Client::get_bucket_policy)
+            .then_error(|| GetBucketPolicyError::generic(code("NoSuchBucketPolicy")));
+        let pab = mock!(aws_sdk_s3::Client::get_public_access_block).then_error(|| {
+            GetPublicAccessBlockError::generic(code("NoSuchPublicAccessBlockConfiguration"))
+        });
+        let own = mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_error(|| {
+            GetBucketOwnershipControlsError::generic(code("OwnershipControlsNotFoundError"))
+        });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [acl, &policy, &pab, &own]);
+        let listed = names
+            .iter()
+            .map(|n| (n.to_string(), Some("us-east-1".to_string()), None))
+            .collect();
+        let c2 = client.clone();
+        s3::collect_buckets(&client, listed, move |_| c2.clone()).await
+    }
+
     #[tokio::test]
     async fn absent_settings_are_data_and_denied_buckets_are_problems() {
         let acl = mock!(aws_sdk_s3::Client::get_bucket_acl).then_compute_response(|req| {
@@ -607,21 +633,7 @@ mod s3_buckets {
                 )
             }
         });
-        let policy = mock!(aws_sdk_s3::Client::get_bucket_policy)
-            .then_error(|| GetBucketPolicyError::generic(code("NoSuchBucketPolicy")));
-        let pab = mock!(aws_sdk_s3::Client::get_public_access_block).then_error(|| {
-            GetPublicAccessBlockError::generic(code("NoSuchPublicAccessBlockConfiguration"))
-        });
-        let own = mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_error(|| {
-            GetBucketOwnershipControlsError::generic(code("OwnershipControlsNotFoundError"))
-        });
-        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&acl, &policy, &pab, &own]);
-        let listed = vec![
-            ("open".to_string(), Some("us-east-1".to_string()), None),
-            ("locked".to_string(), Some("us-east-1".to_string()), None),
-        ];
-        let c2 = client.clone();
-        let (buckets, problems) = s3::collect_buckets(&client, listed, move |_| c2.clone()).await;
+        let (buckets, problems) = collect_with_acl(&acl, &["open", "locked"]).await;
         assert_eq!(buckets.len(), 2);
         let open = buckets.iter().find(|b| b.name == "open").unwrap();
         assert_eq!(open.acl_grants.len(), 1);
@@ -668,25 +680,7 @@ mod s3_buckets {
             };
             MockResponse::Output(GetBucketAclOutput::builder().grants(grant).build())
         });
-        let policy = mock!(aws_sdk_s3::Client::get_bucket_policy)
-            .then_error(|| GetBucketPolicyError::generic(code("NoSuchBucketPolicy")));
-        let pab = mock!(aws_sdk_s3::Client::get_public_access_block).then_error(|| {
-            GetPublicAccessBlockError::generic(code("NoSuchPublicAccessBlockConfiguration"))
-        });
-        let own = mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_error(|| {
-            GetBucketOwnershipControlsError::generic(code("OwnershipControlsNotFoundError"))
-        });
-        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&acl, &policy, &pab, &own]);
-        let listed = vec![
-            ("no-uri".to_string(), Some("us-east-1".to_string()), None),
-            (
-                "no-permission".to_string(),
-                Some("us-east-1".to_string()),
-                None,
-            ),
-        ];
-        let c2 = client.clone();
-        let (_, mut problems) = s3::collect_buckets(&client, listed, move |_| c2.clone()).await;
+        let (_, mut problems) = collect_with_acl(&acl, &["no-uri", "no-permission"]).await;
         problems.sort_by(|a, b| a.resource.cmp(&b.resource));
         let got: Vec<(Option<&str>, Section, &str)> = problems
             .iter()
