@@ -306,11 +306,21 @@ pub fn parse_credential_report(csv_bytes: &[u8]) -> Result<Vec<CredentialReportR
             report_date(get(c))
                 .map_err(|e| format!("credential report line {}, {c}: {e}", line + 2))
         };
-        let flag = |c: &str| get(c) == "true";
+        // Anything but IAM's own words is an error, not "false": a misread flag could
+        // make a console user or an active key disappear.
+        let flag = |c: &str| match get(c) {
+            "true" => Ok(true),
+            "false" | "not_supported" => Ok(false),
+            other => Err(format!(
+                "credential report line {}, {c}: {other:?} is not true, false or not_supported",
+                line + 2
+            )),
+        };
         let slot = |n: u8| -> Result<Option<AccessKeySlot>, String> {
+            let active = flag(&format!("access_key_{n}_active"))?;
             Ok(
                 at(&format!("access_key_{n}_last_rotated"))?.map(|last_rotated| AccessKeySlot {
-                    active: flag(&format!("access_key_{n}_active")),
+                    active,
                     last_rotated,
                     last_used: None,
                 }),
@@ -329,10 +339,10 @@ pub fn parse_credential_report(csv_bytes: &[u8]) -> Result<Vec<CredentialReportR
             user_creation_time: at("user_creation_time")?.ok_or_else(|| {
                 format!("credential report line {}: no user_creation_time", line + 2)
             })?,
-            password_enabled: flag("password_enabled"),
+            password_enabled: flag("password_enabled")?,
             password_last_used: at("password_last_used")?,
             password_last_changed: at("password_last_changed")?,
-            mfa_active: flag("mfa_active"),
+            mfa_active: flag("mfa_active")?,
             access_key_1: with_used(1)?,
             access_key_2: with_used(2)?,
             user,
@@ -442,5 +452,12 @@ bob,arn:aws:iam::111122223333:user/bob,2025-01-01T00:00:00+00:00,true,no_informa
         assert!(parse_credential_report(b"user,arn\nbob,x\n").is_err());
         let bad_date = format!("{HEADER}\nbob,arn,yesterday,true,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n");
         assert!(parse_credential_report(bad_date.as_bytes()).is_err());
+        // A flag IAM would never write is an error, not "false".
+        let bad_flag = format!("{HEADER}\nbob,arn,2025-01-01T00:00:00+00:00,TRUE,N/A,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n");
+        let e = parse_credential_report(bad_flag.as_bytes()).unwrap_err();
+        assert!(e.contains("password_enabled"), "{e}");
+        // A row cut short is an error, not missing (false) fields.
+        let short = format!("{HEADER}\nbob,arn,2025-01-01T00:00:00+00:00,true,N/A,N/A,N/A\n");
+        assert!(parse_credential_report(short.as_bytes()).is_err());
     }
 }
