@@ -369,8 +369,11 @@ fn insert_principal_policies(
 }
 
 /// The target name recorded in a snapshot, without loading the rest.
+///
+/// Without the integrity check: `read` does it when the snapshot is evaluated, and a
+/// snapshot given on the command line is not checked twice.
 pub fn peek_target(path: &Path) -> Result<String, SnapshotError> {
-    let conn = open_checked(path)?;
+    let conn = open_snapshot(path)?;
     conn.query_row("SELECT target FROM snapshot_info", [], |r| r.get(0))
         .map_err(|e| SnapshotError::Corrupt {
             path: path.to_path_buf(),
@@ -408,10 +411,25 @@ pub fn read(path: &Path) -> Result<Account, SnapshotError> {
 /// Opens a snapshot read-only and checks that it is a complete CloudKestrel snapshot of
 /// a schema this build understands.
 fn open_checked(path: &Path) -> Result<Connection, SnapshotError> {
-    let corrupt = |reason: String| SnapshotError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let conn = open_snapshot(path)?;
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| SnapshotError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    if check != "ok" {
+        return Err(SnapshotError::Corrupt {
+            path: path.to_path_buf(),
+            reason: check,
+        });
+    }
+    Ok(conn)
+}
+
+/// Opens a snapshot read-only: a CloudKestrel snapshot of a schema this build
+/// understands, its integrity not yet checked.
+fn open_snapshot(path: &Path) -> Result<Connection, SnapshotError> {
     let not_snapshot = |reason: String| SnapshotError::NotASnapshot {
         path: path.to_path_buf(),
         reason,
@@ -434,19 +452,16 @@ fn open_checked(path: &Path) -> Result<Connection, SnapshotError> {
             "the file is SQLite but was not written by cloudkestrel".into(),
         ));
     }
-    let version = schema::user_version(&conn).map_err(|e| corrupt(e.to_string()))?;
+    let version = schema::user_version(&conn).map_err(|e| SnapshotError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     if version > schema::CURRENT_VERSION {
         return Err(SnapshotError::NewerSchema {
             path: path.to_path_buf(),
             found: version,
             supported: schema::CURRENT_VERSION,
         });
-    }
-    let check: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| corrupt(e.to_string()))?;
-    if check != "ok" {
-        return Err(corrupt(check));
     }
     Ok(conn)
 }
