@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cloudkestrel::snapshot::{self, schema, SnapshotError};
+use cloudkestrel::snapshot::{self, schema, seal, SnapshotError};
 use cloudkestrel::{fixture, model::Section};
 
 fn root() -> PathBuf {
@@ -80,21 +80,90 @@ fn expect_refused(path: &Path, what: &str) -> SnapshotError {
     }
 }
 
+/// The schema version in a snapshot's bytes (SQLite's `user_version`, offset 60).
+fn set_user_version(bytes: &mut [u8], version: u32) {
+    bytes[60..64].copy_from_slice(&version.to_be_bytes());
+}
+
+/// A snapshot's bytes without their seal.
+fn unsealed(bytes: &[u8]) -> Vec<u8> {
+    assert_eq!(&bytes[bytes.len() - seal::LEN..][..8], &seal::MAGIC);
+    bytes[..bytes.len() - seal::LEN].to_vec()
+}
+
+fn sealed(mut content: Vec<u8>) -> Vec<u8> {
+    let s = seal::seal(&content);
+    content.extend_from_slice(&s);
+    content
+}
+
 #[test]
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.sqlite");
     snapshot::write(&path, &demo()).unwrap();
+    let mut content = unsealed(&std::fs::read(&path).unwrap());
+    set_user_version(&mut content, 99);
+    // Sealed (as a later release would) and not: the version is what is reported.
+    for bytes in [sealed(content.clone()), content] {
+        std::fs::write(&path, bytes).unwrap();
+        let e = expect_refused(&path, "a newer schema");
+        assert!(
+            matches!(e, SnapshotError::NewerSchema { found: 99, .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("upgrade cloudkestrel"), "{e}");
+    }
+}
+
+/// Schema 4 seals snapshots: one changed byte anywhere, even inside a stored value
+/// where SQLite's own checks cannot see it, a cut-off seal, or a change made with
+/// SQLite itself, and the snapshot is refused.
+#[test]
+fn a_sealed_snapshot_with_any_byte_changed_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.sqlite");
+    snapshot::write(&good, &demo()).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    assert!(snapshot::read(&good).is_ok());
+
+    // A user's name, changed by one letter inside the stored value.
+    let name = b"alice";
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the demo account has a user alice");
+    let mut renamed = bytes.clone();
+    renamed[at] = b'A';
+    let path = dir.path().join("renamed.sqlite");
+    std::fs::write(&path, &renamed).unwrap();
+    let e = expect_refused(&path, "a value changed inside the file");
+    assert!(matches!(e, SnapshotError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("checksum"), "{e}");
+    // The same change is invisible to SQLite: the unsealed file passes its check.
+    let plain = dir.path().join("plain.sqlite");
+    std::fs::write(&plain, unsealed(&renamed)).unwrap();
+    let check: String = rusqlite::Connection::open(&plain)
+        .unwrap()
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+
+    // The seal cut off: a schema-4 snapshot without one is refused.
+    std::fs::write(&path, unsealed(&bytes)).unwrap();
+    let e = expect_refused(&path, "a snapshot without its seal");
+    assert!(e.to_string().contains("seal"), "{e}");
+
+    // A change made through SQLite (which leaves the seal in place).
+    std::fs::write(&path, &bytes).unwrap();
     rusqlite::Connection::open(&path)
         .unwrap()
-        .pragma_update(None, "user_version", 99)
+        .execute(
+            "UPDATE iam_users SET name = 'mallory' WHERE name = 'alice'",
+            [],
+        )
         .unwrap();
-    let e = expect_refused(&path, "a newer schema");
-    assert!(
-        matches!(e, SnapshotError::NewerSchema { found: 99, .. }),
-        "{e}"
-    );
-    assert!(e.to_string().contains("upgrade cloudkestrel"), "{e}");
+    expect_refused(&path, "a snapshot edited with sqlite3");
 }
 
 #[test]
@@ -151,8 +220,9 @@ fn foreign_corrupt_and_truncated_files_are_refused() {
 /// Whatever page of a snapshot is damaged, and however (overwritten, zeroed, one byte
 /// flipped in its header), reading it either fails or gives back exactly the account
 /// that was written: a damaged file never yields different data, so never a different
-/// verdict. Damage SQLite cannot see (a flipped byte inside a value) is out of reach of
-/// any integrity check short of a checksum and is not claimed.
+/// verdict. A sealed snapshot (schema 4) is always refused; an unsealed one (schemas 1
+/// to 3, checked by SQLite's `quick_check`) is refused whenever the damage touches
+/// what it holds.
 #[test]
 fn a_damaged_page_never_reads_as_different_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,63 +230,56 @@ fn a_damaged_page_never_reads_as_different_data() {
     let account = demo();
     snapshot::write(&good, &account).unwrap();
     let bytes = std::fs::read(&good).unwrap();
+    // The same file as schema 3 wrote it: no seal (the tables did not change).
+    let mut v3 = unsealed(&bytes);
+    set_user_version(&mut v3, 3);
+    let v3_path = dir.path().join("v3.sqlite");
+    std::fs::write(&v3_path, &v3).unwrap();
+    assert_eq!(snapshot::read(&v3_path).unwrap(), account);
+
     let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
     let page_size = if page_size == 1 { 65536 } else { page_size };
-    let pages = bytes.len() / page_size;
+    let pages = v3.len() / page_size;
     assert!(pages > 3, "{pages} pages");
-    let mut refused = 0;
-    for page in 0..pages {
-        let start = page * page_size;
-        // Page 1 starts with the 100-byte file header; its b-tree header follows.
-        let header = if page == 0 { start + 100 } else { start };
-        let damages: [(&str, std::ops::Range<usize>, Option<u8>); 3] = [
-            ("overwritten", start..start + page_size, Some(0xA5)),
-            ("zeroed", header..start + page_size, Some(0)),
-            ("header byte flipped", header..header + 1, None),
-        ];
-        for (how, range, fill) in damages {
-            let mut damaged = bytes.clone();
-            match fill {
-                Some(v) => damaged[range].fill(v),
-                None => damaged[range].iter_mut().for_each(|b| *b ^= 0xFF),
-            }
-            let path = dir
-                .path()
-                .join(format!("p{page}-{}.sqlite", how.replace(' ', "_")));
-            std::fs::write(&path, &damaged).unwrap();
-            match snapshot::read(&path) {
-                Err(_) => refused += 1,
-                Ok(read) => assert_eq!(read, account, "page {page} {how}: read as different data"),
+    for (label, file) in [("sealed", &bytes), ("schema 3", &v3)] {
+        let mut refused = 0;
+        for page in 0..pages {
+            let start = page * page_size;
+            // Page 1 starts with the 100-byte file header; its b-tree header follows.
+            let header = if page == 0 { start + 100 } else { start };
+            let damages: [(&str, std::ops::Range<usize>, Option<u8>); 3] = [
+                ("overwritten", start..start + page_size, Some(0xA5)),
+                ("zeroed", header..start + page_size, Some(0)),
+                ("header byte flipped", header..header + 1, None),
+            ];
+            for (how, range, fill) in damages {
+                let mut damaged = file.clone();
+                match fill {
+                    Some(v) => damaged[range].fill(v),
+                    None => damaged[range].iter_mut().for_each(|b| *b ^= 0xFF),
+                }
+                let path = dir
+                    .path()
+                    .join(format!("p{page}-{}.sqlite", how.replace(' ', "_")));
+                std::fs::write(&path, &damaged).unwrap();
+                match snapshot::read(&path) {
+                    Err(_) => refused += 1,
+                    Ok(read) => assert_eq!(
+                        read, account,
+                        "{label}: page {page} {how}: read as different data"
+                    ),
+                }
             }
         }
-    }
-    // Most damage must be seen (pages of tables that hold data).
-    assert!(
-        refused * 2 > pages * 3,
-        "only {refused} of {} damaged files refused",
-        pages * 3
-    );
-}
-
-#[test]
-fn no_secret_fields_exist_in_the_schema() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.sqlite");
-    snapshot::write(&path, &demo()).unwrap();
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")
-        .unwrap();
-    let ddl: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let ddl = ddl.join("\n").to_lowercase();
-    for word in ["secret", "session_token", "password TEXT"] {
-        assert!(
-            !ddl.contains(&word.to_lowercase()),
-            "the schema has a column like {word}"
-        );
+        if label == "sealed" {
+            assert_eq!(refused, pages * 3, "{label}: every damaged file is refused");
+        } else {
+            // Most damage must be seen (pages of tables that hold data).
+            assert!(
+                refused * 2 > pages * 3,
+                "{label}: only {refused} of {} damaged files refused",
+                pages * 3
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! Older schemas are upgraded in memory, so an archived file is never modified.
 
 pub mod schema;
+pub mod seal;
 
 // foldhash, not std's SipHash: hashing was a twentieth of `evaluate` at scale (issue 5).
 // Its RandomState is randomly seeded, so account data cannot choose collisions ahead.
@@ -49,7 +50,8 @@ fn json_text(v: &Value) -> String {
 }
 
 /// Writes `account` to `path` atomically: a temporary file in the same directory is
-/// filled in one transaction and renamed into place only when complete.
+/// filled in one transaction, sealed (see [`seal`]), flushed to disk and renamed into
+/// place only when complete.
 pub fn write(path: &Path, account: &Account) -> Result<(), SnapshotError> {
     let werr = |reason: String| SnapshotError::Write {
         path: path.to_path_buf(),
@@ -75,15 +77,26 @@ pub fn write(path: &Path, account: &Account) -> Result<(), SnapshotError> {
         insert_account(&tx, account)?;
         tx.commit()?;
         conn.close().map_err(|(_, e)| e)
-    })();
+    })()
+    .map_err(|e| e.to_string())
+    .and_then(|()| append_seal(&tmp).map_err(|e| e.to_string()));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(werr(e.to_string()));
+        return Err(werr(e));
     }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         werr(e.to_string())
     })
+}
+
+/// Ends the finished SQLite file with its [`seal`].
+fn append_seal(path: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let content = std::fs::read(path)?;
+    let mut file = std::fs::OpenOptions::new().append(true).open(path)?;
+    file.write_all(&seal::seal(&content))?;
+    file.sync_all()
 }
 
 fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Result<()> {
@@ -387,49 +400,26 @@ pub fn read(path: &Path) -> Result<Account, SnapshotError> {
         path: path.to_path_buf(),
         reason,
     };
-    let conn = open_checked(path)?;
-    let version = schema::user_version(&conn).map_err(|e| corrupt(e.to_string()))?;
-    let conn = if version < schema::CURRENT_VERSION {
-        // Upgrade a copy in memory: archived snapshots stay as they were written.
-        let mut mem = Connection::open_in_memory().map_err(|e| corrupt(e.to_string()))?;
-        {
-            let backup = rusqlite::backup::Backup::new(&conn, &mut mem)
-                .map_err(|e| corrupt(e.to_string()))?;
-            backup
-                .run_to_completion(1000, std::time::Duration::ZERO, None)
-                .map_err(|e| corrupt(e.to_string()))?;
-        }
-        schema::migrate_to(&mut mem, schema::CURRENT_VERSION)
+    let (mut conn, version) = open_verified(path)?;
+    if version < schema::CURRENT_VERSION {
+        // Upgrade the copy in memory: archived snapshots stay as they were written.
+        schema::migrate_to(&mut conn, schema::CURRENT_VERSION)
             .map_err(|e| corrupt(format!("upgrading from schema {version}: {e}")))?;
-        mem
-    } else {
-        conn
-    };
+    }
     load_account(&conn).map_err(|e| corrupt(e.to_string()))
 }
 
-/// Opens a snapshot read-only and checks that it is a complete CloudKestrel snapshot of
-/// a schema this build understands.
-fn open_checked(path: &Path) -> Result<Connection, SnapshotError> {
-    let conn = open_snapshot(path)?;
-    let check: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| SnapshotError::Corrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    if check != "ok" {
-        return Err(SnapshotError::Corrupt {
-            path: path.to_path_buf(),
-            reason: check,
-        });
-    }
-    Ok(conn)
-}
-
-/// Opens a snapshot read-only: a CloudKestrel snapshot of a schema this build
-/// understands, its integrity not yet checked.
-fn open_snapshot(path: &Path) -> Result<Connection, SnapshotError> {
+/// Reads a snapshot into memory, once, and checks that it is a complete CloudKestrel
+/// snapshot of a schema this build understands: by its [`seal`] (schema 4 and later),
+/// or by SQLite's `PRAGMA quick_check` (the unsealed schemas 1 to 3). What is checked is
+/// exactly what is then read: the file is not read again. Returns a writable in-memory
+/// copy (so that an older schema can be upgraded without touching the file) and its
+/// schema version.
+fn open_verified(path: &Path) -> Result<(Connection, i64), SnapshotError> {
+    let corrupt = |reason: String| SnapshotError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
     let not_snapshot = |reason: String| SnapshotError::NotASnapshot {
         path: path.to_path_buf(),
         reason,
@@ -439,20 +429,134 @@ fn open_snapshot(path: &Path) -> Result<Connection, SnapshotError> {
             path: path.to_path_buf(),
         });
     }
+    let bytes = SqliteBytes::read(path).map_err(|e| not_snapshot(e.to_string()))?;
+    let verdict = seal::verify(&bytes);
+    let content_len = match &verdict {
+        seal::Verdict::Intact { content_len } => *content_len,
+        seal::Verdict::Unsealed => bytes.len(),
+        seal::Verdict::Broken(reason) => return Err(corrupt(reason.clone())),
+    };
+    let mut conn = Connection::open_in_memory_with_flags(
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| not_snapshot(e.to_string()))?;
+    conn.deserialize(
+        rusqlite::DatabaseName::Main,
+        bytes.into_owned(content_len),
+        false,
+    )
+    .map_err(|e| not_snapshot(e.to_string()))?;
+    let version = check_identity(&conn, path)?;
+    match verdict {
+        seal::Verdict::Unsealed if version >= seal::SINCE_SCHEMA => Err(corrupt(format!(
+            "snapshots of schema {version} end with a seal and this one has none (cut short or modified)"
+        ))),
+        seal::Verdict::Unsealed => {
+            let check: String = conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(|e| corrupt(e.to_string()))?;
+            if check == "ok" {
+                Ok((conn, version))
+            } else {
+                Err(corrupt(check))
+            }
+        }
+        _ => Ok((conn, version)),
+    }
+}
+
+/// A whole file in memory allocated by SQLite, as `sqlite3_deserialize` requires.
+struct SqliteBytes {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+impl SqliteBytes {
+    fn read(path: &Path) -> std::io::Result<Self> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len())
+            .map_err(|_| std::io::Error::other("too large"))?;
+        // SAFETY: sqlite3_malloc64 returns null or a block of at least the size asked
+        // for; ownership passes to `SqliteBytes`, which frees it with sqlite3_free.
+        let raw = unsafe { rusqlite::ffi::sqlite3_malloc64(len.max(1) as u64) };
+        let ptr = std::ptr::NonNull::new(raw.cast::<u8>())
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+        let bytes = SqliteBytes { ptr, len };
+        // SAFETY: the block holds `len` bytes, zeroed here so that the slice over it is
+        // initialised; nothing else refers to it until `read` returns.
+        let buf = unsafe {
+            std::ptr::write_bytes(ptr.as_ptr(), 0, len);
+            std::slice::from_raw_parts_mut(ptr.as_ptr(), len)
+        };
+        // A file cut short while it is read fails here; one that grows is read up to
+        // its size above, and its seal then does not match.
+        file.read_exact(buf)?;
+        Ok(bytes)
+    }
+
+    /// Hands the first `len` bytes to SQLite (which frees the block on close).
+    fn into_owned(self, len: usize) -> rusqlite::serialize::OwnedData {
+        let ptr = self.ptr;
+        std::mem::forget(self);
+        // SAFETY: the block was allocated by sqlite3_malloc64 and is at least `len` long.
+        unsafe { rusqlite::serialize::OwnedData::from_raw_nonnull(ptr, len) }
+    }
+}
+
+impl std::ops::Deref for SqliteBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the block holds `len` initialised bytes (read_exact filled them).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for SqliteBytes {
+    fn drop(&mut self) {
+        // SAFETY: allocated by sqlite3_malloc64 and not handed over (into_owned forgets).
+        unsafe { rusqlite::ffi::sqlite3_free(self.ptr.as_ptr().cast()) }
+    }
+}
+
+/// Opens a snapshot file read-only, for a quick look ([`peek_target`]): a CloudKestrel
+/// snapshot of a schema this build understands, its integrity not checked.
+fn open_snapshot(path: &Path) -> Result<Connection, SnapshotError> {
+    if !path.is_file() {
+        return Err(SnapshotError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| not_snapshot(e.to_string()))?;
+    .map_err(|e| SnapshotError::NotASnapshot {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    check_identity(&conn, path)?;
+    Ok(conn)
+}
+
+/// Checks that an open database is a CloudKestrel snapshot of a schema this build
+/// understands, and returns its schema version.
+fn check_identity(conn: &Connection, path: &Path) -> Result<i64, SnapshotError> {
     let app_id: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| not_snapshot(e.to_string()))?;
+        .map_err(|e| SnapshotError::NotASnapshot {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     if app_id != schema::APPLICATION_ID {
-        return Err(not_snapshot(
-            "the file is SQLite but was not written by cloudkestrel".into(),
-        ));
+        return Err(SnapshotError::NotASnapshot {
+            path: path.to_path_buf(),
+            reason: "the file is SQLite but was not written by cloudkestrel".into(),
+        });
     }
-    let version = schema::user_version(&conn).map_err(|e| SnapshotError::Corrupt {
+    let version = schema::user_version(conn).map_err(|e| SnapshotError::Corrupt {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
@@ -463,7 +567,7 @@ fn open_snapshot(path: &Path) -> Result<Connection, SnapshotError> {
             supported: schema::CURRENT_VERSION,
         });
     }
-    Ok(conn)
+    Ok(version)
 }
 
 /// The form [`ts`] writes for whole seconds, `YYYY-MM-DDTHH:MM:SSZ`, parsed directly:

@@ -115,6 +115,11 @@ ALTER TABLE problems ADD COLUMN resource TEXT;
     r#"
 ALTER TABLE iam_policies ADD COLUMN policy_id TEXT;
 "#,
+    // 4: no table changes. The file ends with a seal (a checksum of every byte before
+    // it, see `snapshot::seal`), which readers require from this version on.
+    r#"
+SELECT 1;
+"#,
 ];
 
 /// The schema version this build writes and reads.
