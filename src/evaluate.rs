@@ -156,6 +156,7 @@ fn whole_target_errors(target: &Target, resource: &str, message: &str) -> Vec<Fi
                 status: Status::Error,
                 message: message.to_string(),
                 details: Vec::new(),
+                note: false,
             }
         })
         .collect()

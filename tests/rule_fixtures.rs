@@ -52,8 +52,19 @@ fn case_dirs(rule: &str) -> Vec<PathBuf> {
     dirs
 }
 
-/// Runs one case; returns a description of what went wrong.
-fn run_case(dir: &Path) -> Result<(), String> {
+/// The words of a note (see `Finding::note`).
+const NOTE_MARKERS: [&str; 6] = [
+    "IgnoreUsers",
+    "DISAGREEMENT",
+    "note:",
+    "NOT_APPLICABLE",
+    "GetAccountSummary",
+    "no evaluation results",
+];
+
+/// Runs one case; returns the note markers its findings carry, or a description of
+/// what went wrong.
+fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
     let case: Case = serde_json::from_str(
         &std::fs::read_to_string(dir.join("case.json")).map_err(|e| format!("case.json: {e}"))?,
     )
@@ -89,6 +100,22 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .map(|e| (e.check.clone(), e.resource_name.clone(), e.status.clone()))
         .collect();
     let mut problems = Vec::new();
+    // A finding is flagged as carrying a note exactly when its message writes one.
+    let mut markers = BTreeSet::new();
+    for f in &findings {
+        let written: Vec<&str> = NOTE_MARKERS
+            .into_iter()
+            .filter(|m| f.message.contains(m))
+            .collect();
+        let writes_a_note = !written.is_empty();
+        if f.note != writes_a_note {
+            problems.push(format!(
+                "note flag {} for a message with markers {written:?}: {}",
+                f.note, f.message
+            ));
+        }
+        markers.extend(written);
+    }
     if got != want {
         problems.push(format!(
             "verdicts differ\n  missing: {:?}\n  unexpected: {:?}",
@@ -113,7 +140,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(markers)
     } else {
         let all: Vec<String> = findings
             .iter()
@@ -172,15 +199,23 @@ fn fixture_directories_name_registered_rules() {
 fn rule_fixture_cases() {
     let mut failures = Vec::new();
     let mut ran = 0;
+    let mut markers = BTreeSet::new();
     for r in rules::RULES {
         for dir in case_dirs(r.meta().name) {
             ran += 1;
-            if let Err(e) = run_case(&dir) {
-                failures.push(e);
+            match run_case(&dir) {
+                Ok(m) => markers.extend(m),
+                Err(e) => failures.push(e),
             }
         }
     }
     assert!(ran >= 20, "only {ran} fixture cases ran");
+    // The note flag is checked against every kind of note.
+    let unseen: Vec<&str> = NOTE_MARKERS
+        .into_iter()
+        .filter(|m| !markers.contains(m))
+        .collect();
+    assert!(unseen.is_empty(), "no fixture writes the notes {unseen:?}");
     assert!(
         failures.is_empty(),
         "{} case(s) failed:\n\n{}",

@@ -268,6 +268,7 @@ mod tests {
             status: Status::Pass,
             message: format!("#{n}"),
             details: Vec::new(),
+            note: false,
         }
     }
 

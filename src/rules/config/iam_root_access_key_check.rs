@@ -98,21 +98,22 @@ impl Rule for RootAccessKey {
                     "{why} and GetAccountSummary could not be read ({}): cannot decide",
                     summary_problems.join("; ")
                 ),
-            )];
+            )
+            .noted()];
         }
         match account.iam.account_summary.get("AccountAccessKeysPresent") {
             Some(0) => vec![finding(
                 Status::Pass,
                 format!("the root user has no access key (GetAccountSummary AccountAccessKeysPresent = 0; {why})"),
-            )],
+            ).noted()],
             Some(n) => vec![finding(
                 Status::Fail,
                 format!("the root user has an access key (GetAccountSummary AccountAccessKeysPresent = {n}); whether it is active is not known because {why}"),
-            )],
+            ).noted()],
             None => vec![finding(
                 Status::Error,
                 format!("{why} and GetAccountSummary's AccountAccessKeysPresent is not in the snapshot: cannot decide"),
-            )],
+            ).noted()],
         }
     }
 }
@@ -131,7 +132,8 @@ fn from_root_row(
             return finding(
                 Status::Pass,
                 "the root user has no credentials at all (no password, no access key, no MFA): AWS Config reports NOT_APPLICABLE".into(),
-            );
+            )
+            .noted();
         }
         return finding(Status::Pass, "the root user has no access key".into());
     }

@@ -1,6 +1,6 @@
 use crate::model::Section;
 use crate::rules::{
-    rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
 };
 
 rule! {
@@ -82,11 +82,12 @@ impl Rule for GroupMembership {
             } else {
                 user.groups.join(", ")
             };
+            let groups = groups.as_str();
             if wanted.is_empty() {
                 return if user.groups.is_empty() {
-                    (Status::Fail, format!("{} is in no IAM group", user.name))
+                    (Status::Fail, cat!(user.name, " is in no IAM group"))
                 } else {
-                    (Status::Pass, format!("{} is in {groups}", user.name))
+                    (Status::Pass, cat!(user.name, " is in ", groups))
                 };
             }
             let ok = if all {
@@ -102,12 +103,12 @@ impl Rule for GroupMembership {
             if ok {
                 (
                     Status::Pass,
-                    format!("{} is in {groups} ({need} required)", user.name),
+                    cat!(user.name, " is in ", groups, " (", need, " required)"),
                 )
             } else {
                 (
                     Status::Fail,
-                    format!("{} is in {groups}, but must be in {need}", user.name),
+                    cat!(user.name, " is in ", groups, ", but must be in ", need),
                 )
             }
         })

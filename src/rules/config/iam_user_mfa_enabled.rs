@@ -1,6 +1,6 @@
 use crate::model::Section;
 use crate::rules::{
-    rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
 };
 
 rule! {
@@ -63,13 +63,15 @@ impl Rule for UserMfaEnabled {
         super::per_user_with_credentials(cx, |user, row| {
             let device = cx.index.mfa_devices.get(user.arn.as_str());
             if row.mfa_active {
-                (Status::Pass, format!("{} has MFA enabled", user.name))
+                (Status::Pass, cat!(user.name, " has MFA enabled"))
             } else if let Some(d) = device {
                 (
                     Status::Pass,
-                    format!(
-                        "{} has the virtual MFA device {} assigned",
-                        user.name, d.serial_number
+                    cat!(
+                        user.name,
+                        " has the virtual MFA device ",
+                        d.serial_number,
+                        " assigned"
                     ),
                 )
             } else if console_only && !row.password_enabled {
@@ -88,7 +90,7 @@ impl Rule for UserMfaEnabled {
                 };
                 (
                     Status::Fail,
-                    format!("{} has no MFA device ({kind})", user.name),
+                    cat!(user.name, " has no MFA device (", kind, ")"),
                 )
             }
         })

@@ -1,6 +1,6 @@
 use crate::model::Section;
 use crate::rules::{
-    rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
 };
 
 rule! {
@@ -76,10 +76,7 @@ impl Rule for UserNoPolicies {
                 found.push(format!("inline: {}", names.join(", ")));
             }
             if found.is_empty() {
-                (
-                    Status::Pass,
-                    format!("{} has no policies of its own", user.name),
-                )
+                (Status::Pass, cat!(user.name, " has no policies of its own"))
             } else {
                 (
                     Status::Fail,

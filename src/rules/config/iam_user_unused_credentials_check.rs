@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Section;
 use crate::rules::{
-    rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
 };
 
 rule! {
@@ -94,70 +94,83 @@ impl Rule for UnusedCredentials {
         let stale = |days: i64| if inclusive { days >= max } else { days > max };
         let days = |t: DateTime<Utc>| (now - t).num_days();
 
+        let max_text = max.to_string();
         super::per_user_with_credentials(cx, |user, row| {
             // (what, days unused, used at all)
-            let mut creds: Vec<(String, i64, bool)> = Vec::new();
+            let mut creds: Vec<(&str, i64, bool)> = Vec::new();
             if row.password_enabled {
                 match row.password_last_used {
-                    Some(t) => creds.push(("password".into(), days(t), true)),
+                    Some(t) => creds.push(("password", days(t), true)),
                     None => {
                         let since = if from_user {
                             row.user_creation_time
                         } else {
                             row.password_last_changed.unwrap_or(row.user_creation_time)
                         };
-                        creds.push(("password".into(), days(since), false));
+                        creds.push(("password", days(since), false));
                     }
                 }
             }
             for (n, key) in row.access_keys().filter(|(_, k)| k.active) {
+                let what = if n == 1 {
+                    "access key 1"
+                } else {
+                    "access key 2"
+                };
                 match key.last_used {
-                    Some(t) => creds.push((format!("access key {n}"), days(t), true)),
+                    Some(t) => creds.push((what, days(t), true)),
                     None => {
                         let since = if from_user {
                             row.user_creation_time
                         } else {
                             key.last_rotated
                         };
-                        creds.push((format!("access key {n}"), days(since), false));
+                        creds.push((what, days(since), false));
                     }
                 }
             }
             if creds.is_empty() {
                 return (
                     Status::Pass,
-                    format!(
-                        "{} has no console password and no active access key",
-                        user.name
+                    cat!(
+                        user.name,
+                        " has no console password and no active access key"
                     ),
                 );
             }
-            let describe = |(what, d, used): &(String, i64, bool)| {
-                if *used {
-                    format!("{what} last used {d} day(s) ago")
-                } else {
-                    format!("{what} never used, {d} day(s) old")
+            // One message, written in place: this runs for every user (issue 5).
+            let list = |out: &mut String, stale_only: bool| {
+                let mut first = true;
+                for (what, d, used) in creds.iter().filter(|c| !stale_only || stale(c.1)) {
+                    if !first {
+                        out.push_str(", ");
+                    }
+                    first = false;
+                    out.push_str(what);
+                    out.push_str(if *used {
+                        " last used "
+                    } else {
+                        " never used, "
+                    });
+                    out.push_str(itoa::Buffer::new().format(*d));
+                    out.push_str(if *used { " day(s) ago" } else { " day(s) old" });
                 }
             };
-            let bad: Vec<String> = creds.iter().filter(|c| stale(c.1)).map(describe).collect();
-            if bad.is_empty() {
-                (
-                    Status::Pass,
-                    format!(
-                        "{}: {} (limit {max} days)",
-                        user.name,
-                        creds.iter().map(describe).collect::<Vec<_>>().join(", ")
-                    ),
-                )
+            let mut message = String::with_capacity(128);
+            message.push_str(&user.name);
+            if creds.iter().any(|c| stale(c.1)) {
+                message.push_str(" has credentials unused for ");
+                message.push_str(&max_text);
+                message.push_str("+ days: ");
+                list(&mut message, true);
+                (Status::Fail, message)
             } else {
-                (
-                    Status::Fail,
-                    format!(
-                        "{} has credentials unused for {max}+ days: {}",
-                        user.name,
-                        bad.join(", ")
-                    ),
-                )
+                message.push_str(": ");
+                list(&mut message, false);
+                message.push_str(" (limit ");
+                message.push_str(&max_text);
+                message.push_str(" days)");
+                (Status::Pass, message)
             }
         })
     }

@@ -26,13 +26,15 @@ use crate::rules::{Check, Context, Finding, Status};
 /// All three checks of a Config rule.
 pub fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
     let meta = cx.spec.rule.meta();
-    let mut out = vec![deployed(cx)];
+    let deployed = deployed(cx);
     let mut aws = aws_config(cx);
     let mut local = match cx.section_errors(Check::Local, meta.needs) {
         Some(e) => vec![e],
         None => cx.spec.rule.check(cx),
     };
     flag_disagreements(&mut aws, &mut local);
+    let mut out = Vec::with_capacity(1 + aws.len() + local.len());
+    out.push(deployed);
     out.extend(aws);
     out.extend(local);
     out
@@ -118,10 +120,12 @@ fn deployed(cx: &Context<'_>) -> Finding {
         if !evaluated && !unreadable {
             f.message
                 .push_str(" (AWS Config has recorded no evaluation results for it yet: only CloudKestrel's local verdicts are shown)");
+            f.note = true;
         }
         if !drift.is_empty() {
             f.message
                 .push_str(&format!(" (note: {})", drift.join("; ")));
+            f.note = true;
         }
         f.details = drift;
         return f;
@@ -259,7 +263,12 @@ fn aws_config(cx: &Context<'_>) -> Vec<Finding> {
                 if let Some(a) = &c.annotation {
                     let _ = write!(message, ": {a}");
                 }
-                found.push(cx.finding(Check::AwsConfig, arn, name, status, message));
+                let f = cx.finding(Check::AwsConfig, arn, name, status, message);
+                found.push(if c.compliance == "NOT_APPLICABLE" {
+                    f.noted()
+                } else {
+                    f
+                });
             }
         }
     }
@@ -304,6 +313,8 @@ fn flag_disagreements(aws: &mut [Finding], local: &mut [Finding]) {
         local[j].message.push_str(&format!(
             " — DISAGREEMENT: AWS Config says {a_status} for this resource"
         ));
+        aws[i].note = true;
+        local[j].note = true;
     }
 }
 

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 
 use crate::model::{Account, Bucket, Section};
 use crate::policy::{normalize, Statement};
-use crate::rules::{Check, Context, Finding, Status};
+use crate::rules::{cat, Check, Context, Finding, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -294,7 +294,7 @@ pub fn bucket_finding(cx: &Context<'_>, bucket: &Bucket, access: Access) -> Find
         finding(
             Status::Pass,
             if neutralised.is_empty() {
-                format!("{} allows no public {word} access", bucket.name)
+                cat!(bucket.name, " allows no public ", word, " access")
             } else {
                 format!("{} allows no effective public {word} access ({} public setting(s) neutralised)", bucket.name, neutralised.len())
             },

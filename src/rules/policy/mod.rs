@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::model::{ManagedPolicy, Section};
 use crate::policy::{normalize, Policy};
-use crate::rules::{Check, Context, Finding, Status};
+use crate::rules::{cat, Check, Context, Finding, Status};
 use crate::targets::SOURCE_IP_PARAM;
 
 pub const NEEDS: &[Section] = &[Section::IamAuthorization];
@@ -70,7 +70,7 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
         if user.attached_policies.contains(&policy.arn) {
             out.push(finding(
                 Status::Pass,
-                format!("{name} is attached to {} directly", user.name),
+                cat!(name, " is attached to ", user.name, " directly"),
             ));
             continue;
         }
@@ -97,9 +97,11 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
         } else {
             finding(
                 Status::Pass,
-                format!(
-                    "{name} is attached to {} through group {}",
+                cat!(
+                    name,
+                    " is attached to ",
                     user.name,
+                    " through group ",
                     via.join(", ")
                 ),
             )
