@@ -86,10 +86,16 @@ impl TargetReport {
 
     /// The JSON file's text (see [`TargetReport::write_json`]).
     pub fn to_json(&self) -> String {
+        String::from_utf8(self.to_json_bytes()).expect("JSON is UTF-8")
+    }
+
+    /// The JSON file's bytes (see [`TargetReport::write_json`]), made in memory at about
+    /// their final size.
+    pub fn to_json_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + 300 * self.results.len());
         self.write_json(&mut out)
             .expect("writing to memory cannot fail");
-        String::from_utf8(out).expect("JSON is UTF-8")
+        out
     }
 
     /// Writes the JSON report: exactly the value `serde_json` makes of this struct (a
