@@ -74,14 +74,27 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
             ));
             continue;
         }
-        let via: Vec<&str> = user
+        let mut via = user
             .groups
             .iter()
             .filter_map(|g| cx.account.group(g))
             .filter(|g| g.attached_policies.contains(&policy.arn))
-            .map(|g| g.name.as_str())
-            .collect();
-        out.push(if via.is_empty() {
+            .map(|g| g.name.as_str());
+        out.push(if let Some(first) = via.next() {
+            // Written in place: this runs for every user.
+            let mut message = cat!(
+                name,
+                " is attached to ",
+                user.name,
+                " through group ",
+                first
+            );
+            for g in via {
+                message.push_str(", ");
+                message.push_str(g);
+            }
+            finding(Status::Pass, message)
+        } else {
             finding(
                 Status::Fail,
                 format!(
@@ -92,17 +105,6 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
                     } else {
                         format!(" (groups: {})", user.groups.join(", "))
                     }
-                ),
-            )
-        } else {
-            finding(
-                Status::Pass,
-                cat!(
-                    name,
-                    " is attached to ",
-                    user.name,
-                    " through group ",
-                    via.join(", ")
                 ),
             )
         });
