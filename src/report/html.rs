@@ -141,6 +141,14 @@ fn anchor(rule: &str) -> String {
 
 /// Renders the report of one target.
 pub fn render(report: &TargetReport) -> String {
+    let mut out = String::new();
+    render_into(report, &mut out);
+    out
+}
+
+/// Renders the report of one target into `out` (cleared first), so that a caller
+/// rendering many reports can reuse one buffer.
+pub fn render_into(report: &TargetReport, out: &mut String) {
     // Rules in report order, each with its results, failures first.
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for r in &report.results {
@@ -332,11 +340,13 @@ pub fn render(report: &TargetReport) -> String {
     };
     // Into one buffer sized for the report up front (horrorshow's `into_string` grows
     // it from a small guess, then copies it once more to shrink it).
-    let mut out =
-        String::with_capacity(CSS.len() + JS.len() + 16 * 1024 + 128 * report.results.len());
-    match page.write_to_string(&mut out) {
-        Ok(()) => out,
-        Err(e) => format!("<!DOCTYPE html><p>report rendering failed: {e}</p>"),
+    out.clear();
+    out.reserve(CSS.len() + JS.len() + 16 * 1024 + 128 * report.results.len());
+    if let Err(e) = page.write_to_string(out) {
+        out.clear();
+        out.push_str(&format!(
+            "<!DOCTYPE html><p>report rendering failed: {e}</p>"
+        ));
     }
 }
 

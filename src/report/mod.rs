@@ -92,10 +92,17 @@ impl TargetReport {
     /// The JSON file's bytes (see [`TargetReport::write_json`]), made in memory at about
     /// their final size.
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256 + 300 * self.results.len());
-        self.write_json(&mut out)
-            .expect("writing to memory cannot fail");
+        let mut out = Vec::new();
+        self.json_into(&mut out);
         out
+    }
+
+    /// The JSON file's bytes into `out` (cleared first), so that a caller writing many
+    /// reports can reuse one buffer.
+    pub fn json_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(256 + 300 * self.results.len());
+        self.write_json(out).expect("writing to memory cannot fail");
     }
 
     /// Writes the JSON report: exactly the value `serde_json` makes of this struct (a
