@@ -13,6 +13,7 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod snapshot;
+pub mod sqlite_memory;
 pub mod targets;
 
 /// The process exit codes (see [`Exit::worst`] for their precedence).

@@ -150,6 +150,8 @@ enum SnapshotCommand {
 }
 
 fn main() -> ExitCode {
+    // Before anything touches SQLite (see the module).
+    cloudkestrel::sqlite_memory::install();
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Collect(args) => run_collect(&args, None),

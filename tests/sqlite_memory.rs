@@ -1,0 +1,46 @@
+//! SQLite's allocations through Rust's allocator (`sqlite_memory`): installed first in
+//! this test process, as `main` does, then every snapshot path SQLite allocates for.
+//! (A file of its own: the configuration is per process and must come before any other
+//! use of SQLite.)
+
+use std::path::PathBuf;
+
+use cloudkestrel::{fixture, snapshot, sqlite_memory};
+
+#[test]
+fn snapshots_round_trip_with_sqlite_on_rusts_allocator() {
+    assert!(
+        sqlite_memory::install(),
+        "SQLite must accept the allocator before its first use"
+    );
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let account = fixture::load(&root.join("fixtures/demo-account.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Many snapshots, written and read from several threads at once.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (dir, account) = (dir.path(), &account);
+            s.spawn(move || {
+                for i in 0..25 {
+                    let path = dir.join(format!("t{t}-{i}.sqlite"));
+                    snapshot::write(&path, account).unwrap();
+                    assert_eq!(&snapshot::read(&path).unwrap(), account);
+                }
+            });
+        }
+    });
+    // The shipped example, and an unsealed older schema, upgraded in memory (SQLite
+    // grows its in-memory database: reallocations).
+    let shipped = root.join("snapshots/demo/2026-11-27T08-00-00Z.sqlite");
+    assert_eq!(snapshot::read(&shipped).unwrap(), account);
+    let mut bytes = std::fs::read(&shipped).unwrap();
+    bytes.truncate(bytes.len() - snapshot::seal::LEN);
+    bytes[60..64].copy_from_slice(&3u32.to_be_bytes());
+    let v3 = dir.path().join("v3.sqlite");
+    std::fs::write(&v3, &bytes).unwrap();
+    assert_eq!(snapshot::read(&v3).unwrap(), account);
+    assert!(
+        !sqlite_memory::install(),
+        "once SQLite is initialised it keeps its configuration"
+    );
+}
