@@ -436,6 +436,14 @@ fn open_verified(path: &Path) -> Result<(Connection, i64), SnapshotError> {
         seal::Verdict::Unsealed => bytes.len(),
         seal::Verdict::Broken(reason) => return Err(corrupt(reason.clone())),
     };
+    // A snapshot of the current schema is only read: SQLite then reads its pages where
+    // they lie instead of copying each into its page cache. An older one stays writable
+    // in memory, to be upgraded. (The version is SQLite's user_version, at offset 60 of
+    // the header; `check_identity` below reads it properly.)
+    let current = bytes.len() >= 100
+        && i64::from(u32::from_be_bytes([
+            bytes[60], bytes[61], bytes[62], bytes[63],
+        ])) >= schema::CURRENT_VERSION;
     let mut conn = Connection::open_in_memory_with_flags(
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -445,9 +453,13 @@ fn open_verified(path: &Path) -> Result<(Connection, i64), SnapshotError> {
     conn.deserialize(
         rusqlite::DatabaseName::Main,
         bytes.into_owned(content_len),
-        false,
+        current,
     )
     .map_err(|e| not_snapshot(e.to_string()))?;
+    if current {
+        conn.pragma_update(None, "mmap_size", 1i64 << 40)
+            .map_err(|e| not_snapshot(e.to_string()))?;
+    }
     let version = check_identity(&conn, path)?;
     match verdict {
         seal::Verdict::Unsealed if version >= seal::SINCE_SCHEMA => Err(corrupt(format!(
