@@ -114,7 +114,7 @@ fn a_problem_with_one_bucket_errors_only_that_bucket() {
         .iter()
         .filter(|r| r.rule.starts_with("S3_") && r.check == Check::Local)
     {
-        if r.resource_name == "demo-config-logs" {
+        if &*r.resource_name == "demo-config-logs" {
             assert_eq!(r.status, Status::Error, "{}", r.message);
             assert!(r.message.contains("Throttling"), "{}", r.message);
         } else {

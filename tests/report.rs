@@ -186,7 +186,7 @@ fn json_writer_equals_the_serde_value_of_the_report() {
     report.account_id = None;
     report.collected_at = None;
     report.results[0].message = hostile.into();
-    report.results[0].resource_name = String::new();
+    report.results[0].resource_name = "".into();
     report.results[1].details = vec![hostile.into(), String::new(), "plain".into()];
     report.problems = vec![
         Problem {

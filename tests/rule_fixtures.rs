@@ -89,7 +89,7 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
         .map(|f| {
             (
                 f.check.as_str().to_string(),
-                f.resource_name.clone(),
+                f.resource_name.to_string(),
                 f.status.as_str().to_string(),
             )
         })
@@ -127,7 +127,7 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
         if let Some(needle) = &e.message_contains {
             let hit = findings.iter().any(|f| {
                 f.check.as_str() == e.check
-                    && f.resource_name == e.resource_name
+                    && *f.resource_name == *e.resource_name
                     && (f.message.contains(needle.as_str())
                         || f.details.iter().any(|d| d.contains(needle.as_str())))
             });

@@ -276,8 +276,8 @@ mod tests {
         Finding {
             rule,
             check,
-            resource: format!("arn:{name}:{n}"),
-            resource_name: name.to_string(),
+            resource: format!("arn:{name}:{n}").into(),
+            resource_name: name.into(),
             status: Status::Pass,
             message: format!("#{n}"),
             details: Vec::new(),

@@ -10,11 +10,12 @@ pub mod policy;
 pub mod setup;
 
 use serde::Serialize;
+use std::sync::Arc;
 
 // foldhash: see snapshot/mod.rs.
 use foldhash::{HashMap, HashMapExt};
 
-use crate::model::{Account, CredentialReportRow, Section, User, VirtualMfaDevice};
+use crate::model::{Account, CredentialReportRow, Section, VirtualMfaDevice};
 use crate::targets::RuleSpec;
 
 /// Declares a rule's metadata, taking the doc comment above it as its documentation.
@@ -242,9 +243,11 @@ pub struct Finding {
     /// The rule's name (its [`RuleMeta::name`]).
     pub rule: &'static str,
     pub check: Check,
-    /// The ARN of the resource (user, policy, bucket, account root).
-    pub resource: String,
-    pub resource_name: String,
+    /// The ARN of the resource (user, policy, bucket, account root). Shared, not
+    /// copied: a user's ARN and name appear in one result per rule (see
+    /// [`AccountIndex::user_names`]).
+    pub resource: Arc<str>,
+    pub resource_name: Arc<str>,
     pub status: Status,
     pub message: String,
     /// Extra lines (a policy difference, the statements found public).
@@ -259,10 +262,51 @@ pub struct Finding {
     pub note: bool,
 }
 
+/// A resource's ARN or name for a [`Finding`]: shared when it already is (an `Arc`), else
+/// copied once.
+pub trait IntoShared {
+    fn into_shared(self) -> Arc<str>;
+}
+
+impl IntoShared for Arc<str> {
+    fn into_shared(self) -> Arc<str> {
+        self
+    }
+}
+
+impl IntoShared for &Arc<str> {
+    fn into_shared(self) -> Arc<str> {
+        Arc::clone(self)
+    }
+}
+
+impl IntoShared for &str {
+    fn into_shared(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl IntoShared for &String {
+    fn into_shared(self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+impl IntoShared for String {
+    fn into_shared(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
 /// Lookups over one account, built once for all of its rules.
 pub struct AccountIndex<'a> {
-    /// Users by user id, name and ARN.
-    pub users: HashMap<&'a str, &'a User>,
+    /// Positions in `iam.users` (and [`AccountIndex::user_names`]) by user id, name and
+    /// ARN.
+    pub users: HashMap<&'a str, usize>,
+    /// Each user's (ARN, name), in `iam.users` order, made once and shared by the
+    /// results of every rule: copying them into every result was a twentieth of
+    /// `evaluate` at scale with its allocations and frees (issue 5).
+    pub user_names: Vec<(Arc<str>, Arc<str>)>,
     /// Credential report rows by user name.
     pub credential_rows: HashMap<&'a str, &'a CredentialReportRow>,
     /// Virtual MFA devices by the ARN of the user they are assigned to.
@@ -274,15 +318,20 @@ impl<'a> AccountIndex<'a> {
         let iam = &account.iam;
         let mut users = HashMap::with_capacity(iam.users.len() * 3);
         for key in [0, 1, 2] {
-            for u in &iam.users {
+            for (i, u) in iam.users.iter().enumerate() {
                 let k = match key {
                     0 => u.user_id.as_str(),
                     1 => u.name.as_str(),
                     _ => u.arn.as_str(),
                 };
-                users.entry(k).or_insert(u);
+                users.entry(k).or_insert(i);
             }
         }
+        let user_names = iam
+            .users
+            .iter()
+            .map(|u| (Arc::from(u.arn.as_str()), Arc::from(u.name.as_str())))
+            .collect();
         let mut credential_rows = HashMap::with_capacity(iam.credential_report.len());
         for r in &iam.credential_report {
             credential_rows.entry(r.user.as_str()).or_insert(r);
@@ -295,6 +344,7 @@ impl<'a> AccountIndex<'a> {
         }
         AccountIndex {
             users,
+            user_names,
             credential_rows,
             mfa_devices,
         }
@@ -330,16 +380,16 @@ impl<'a> Context<'a> {
     pub fn finding(
         &self,
         check: Check,
-        resource: impl Into<String>,
-        resource_name: impl Into<String>,
+        resource: impl IntoShared,
+        resource_name: impl IntoShared,
         status: Status,
         message: impl Into<String>,
     ) -> Finding {
         Finding {
             rule: self.rule_name(),
             check,
-            resource: resource.into(),
-            resource_name: resource_name.into(),
+            resource: resource.into_shared(),
+            resource_name: resource_name.into_shared(),
             status,
             message: message.into(),
             details: Vec::new(),
@@ -384,7 +434,7 @@ impl<'a> Context<'a> {
             .any(|u| u.eq_ignore_ascii_case(user))
     }
 
-    pub fn ignored_finding(&self, check: Check, arn: &str, user: &str) -> Finding {
+    pub fn ignored_finding(&self, check: Check, arn: &Arc<str>, user: &Arc<str>) -> Finding {
         self.finding(
             check,
             arn,

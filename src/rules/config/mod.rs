@@ -21,6 +21,8 @@ pub mod s3_bucket_public_write_prohibited;
 use foldhash::{HashMap, HashMapExt};
 
 use crate::model::{ConfigRegion, ConfigRule, CredentialReportRow, Section, User};
+use std::sync::Arc;
+
 use crate::rules::{Check, Context, Finding, Status};
 
 /// All three checks of a Config rule.
@@ -160,25 +162,29 @@ fn deployed(cx: &Context<'_>) -> Finding {
 }
 
 /// (ARN, name) of the resource an AWS Config result is about.
-fn resolve(cx: &Context<'_>, resource_type: &str, id: &str) -> (String, String) {
+fn resolve(cx: &Context<'_>, resource_type: &str, id: &str) -> (Arc<str>, Arc<str>) {
     let a = cx.account;
+    let same = || {
+        let id: Arc<str> = Arc::from(id);
+        (id.clone(), id)
+    };
     match resource_type {
         "AWS::IAM::User" => cx
             .index
             .users
             .get(id)
-            .map(|u| (u.arn.clone(), u.name.clone()))
-            .unwrap_or_else(|| (id.to_string(), id.to_string())),
+            .map(|&i| cx.index.user_names[i].clone())
+            .unwrap_or_else(same),
         "AWS::IAM::Policy" => a
             .iam
             .policies
             .iter()
             .find(|p| p.policy_id.as_deref() == Some(id) || p.arn == id || p.name == id)
-            .map(|p| (p.arn.clone(), p.name.clone()))
-            .unwrap_or_else(|| (id.to_string(), id.to_string())),
-        "AWS::S3::Bucket" => (format!("arn:aws:s3:::{id}"), id.to_string()),
-        "AWS::::Account" => (cx.account_arn(), id.to_string()),
-        _ => (id.to_string(), id.to_string()),
+            .map(|p| (Arc::from(p.arn.as_str()), Arc::from(p.name.as_str())))
+            .unwrap_or_else(same),
+        "AWS::S3::Bucket" => (Arc::from(format!("arn:aws:s3:::{id}")), Arc::from(id)),
+        "AWS::::Account" => (Arc::from(cx.account_arn()), Arc::from(id)),
+        _ => same(),
     }
 }
 
@@ -318,14 +324,14 @@ fn flag_disagreements(aws: &mut [Finding], local: &mut [Finding]) {
     }
     let mut local_by: HashMap<&str, usize> = HashMap::new();
     for (i, f) in local.iter().enumerate() {
-        local_by.insert(f.resource.as_str(), i);
+        local_by.insert(&*f.resource, i);
     }
     let mut pairs = Vec::new();
     for (i, a) in aws.iter().enumerate() {
         if a.status == Status::Error || is_ignored_note(a) {
             continue;
         }
-        if let Some(&j) = local_by.get(a.resource.as_str()) {
+        if let Some(&j) = local_by.get(&*a.resource) {
             let l = &local[j];
             if l.status != Status::Error && !is_ignored_note(l) && l.status != a.status {
                 pairs.push((i, j));
@@ -351,12 +357,13 @@ pub fn per_user(cx: &Context<'_>, verdict: impl Fn(&User) -> (Status, String)) -
         .iam
         .users
         .iter()
-        .map(|u| {
+        .zip(&cx.index.user_names)
+        .map(|(u, (arn, name))| {
             if cx.ignored(&u.name) {
-                return cx.ignored_finding(Check::Local, &u.arn, &u.name);
+                return cx.ignored_finding(Check::Local, arn, name);
             }
             let (status, message) = verdict(u);
-            cx.finding(Check::Local, &u.arn, &u.name, status, message)
+            cx.finding(Check::Local, arn, name, status, message)
         })
         .collect()
 }

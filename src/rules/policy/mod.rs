@@ -50,13 +50,13 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
     }
     let mut out = vec![policy_document(cx, template)];
     let policy = find_policy(cx, name);
-    for user in &cx.account.iam.users {
+    for (user, (arn, user_name)) in cx.account.iam.users.iter().zip(&cx.index.user_names) {
         if cx.ignored(&user.name) {
-            out.push(cx.ignored_finding(Check::Attached, &user.arn, &user.name));
+            out.push(cx.ignored_finding(Check::Attached, arn, user_name));
             continue;
         }
         let finding =
-            |status, msg: String| cx.finding(Check::Attached, &user.arn, &user.name, status, msg);
+            |status, msg: String| cx.finding(Check::Attached, arn, user_name, status, msg);
         let Some(policy) = policy else {
             out.push(finding(
                 Status::Fail,
