@@ -150,8 +150,10 @@ enum SnapshotCommand {
 }
 
 fn main() -> ExitCode {
-    // Before anything touches SQLite (see the module).
-    cloudkestrel::sqlite_memory::install();
+    // SAFETY: first thing in the process: no thread exists yet and SQLite is unused.
+    unsafe {
+        cloudkestrel::sqlite_memory::install();
+    }
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Collect(args) => run_collect(&args, None),

@@ -7,8 +7,9 @@
 //! it stays flat. SQLite's memory statistics (a global mutex taken on every allocation)
 //! are switched off at the same time: CloudKestrel never reads them.
 //!
-//! [`install`] must run before SQLite is first used in the process (it is the first
-//! thing `main` does); afterwards SQLite refuses the configuration and keeps its own.
+//! [`install`] must run before SQLite is first used in the process, while no other
+//! thread uses SQLite (it is the first thing `main` does); afterwards SQLite refuses the
+//! configuration and keeps its own.
 
 use std::alloc::{alloc, dealloc, realloc, Layout};
 use std::os::raw::{c_int, c_void};
@@ -99,8 +100,9 @@ unsafe extern "C" fn x_size(p: *mut c_void) -> c_int {
     c_int::try_from(total - HEADER).unwrap_or(c_int::MAX)
 }
 
+/// Blocks are exactly the size asked for (what [`x_size`] reports).
 unsafe extern "C" fn x_roundup(n: c_int) -> c_int {
-    n.saturating_add(7) & !7
+    n
 }
 
 unsafe extern "C" fn x_init(_: *mut c_void) -> c_int {
@@ -111,7 +113,13 @@ unsafe extern "C" fn x_shutdown(_: *mut c_void) {}
 
 /// Points SQLite's allocations at Rust's global allocator. Returns whether SQLite took
 /// the configuration (it does not once it is initialised).
-pub fn install() -> bool {
+///
+/// # Safety
+/// No other thread may be using (or initialising) SQLite during the call, and SQLite
+/// must not have allocated anything yet: SQLite's configuration is not thread-safe, and
+/// a block it allocated with its default allocator must never reach [`x_free`]. Call it
+/// first thing in `main`, before any thread is started.
+pub unsafe fn install() -> bool {
     // SQLite copies the methods: a local is enough.
     let methods = ffi::sqlite3_mem_methods {
         xMalloc: Some(x_malloc),
@@ -123,9 +131,9 @@ pub fn install() -> bool {
         xShutdown: Some(x_shutdown),
         pAppData: std::ptr::null_mut(),
     };
-    // SAFETY: sqlite3_config is called before SQLite is initialised (or it returns
-    // SQLITE_MISUSE and changes nothing); SQLite copies the methods, whose functions
-    // honour its allocator contract above.
+    // SAFETY: per this function's contract nothing else uses SQLite concurrently;
+    // before initialisation SQLite copies the methods (whose functions honour its
+    // allocator contract above), after it returns SQLITE_MISUSE and changes nothing.
     unsafe {
         let memstatus = ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int);
         let malloc = ffi::sqlite3_config(

@@ -9,8 +9,9 @@ use cloudkestrel::{fixture, snapshot, sqlite_memory};
 
 #[test]
 fn snapshots_round_trip_with_sqlite_on_rusts_allocator() {
+    // SAFETY: the only test in this binary: nothing else has used SQLite yet.
     assert!(
-        sqlite_memory::install(),
+        unsafe { sqlite_memory::install() },
         "SQLite must accept the allocator before its first use"
     );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -29,8 +30,8 @@ fn snapshots_round_trip_with_sqlite_on_rusts_allocator() {
             });
         }
     });
-    // The shipped example, and an unsealed older schema, upgraded in memory (SQLite
-    // grows its in-memory database: reallocations).
+    // The shipped example, and an unsealed older schema, upgraded in the writable
+    // in-memory copy.
     let shipped = root.join("snapshots/demo/2026-11-27T08-00-00Z.sqlite");
     assert_eq!(snapshot::read(&shipped).unwrap(), account);
     let mut bytes = std::fs::read(&shipped).unwrap();
@@ -39,8 +40,9 @@ fn snapshots_round_trip_with_sqlite_on_rusts_allocator() {
     let v3 = dir.path().join("v3.sqlite");
     std::fs::write(&v3, &bytes).unwrap();
     assert_eq!(snapshot::read(&v3).unwrap(), account);
+    // SAFETY: every thread above has finished.
     assert!(
-        !sqlite_memory::install(),
+        !unsafe { sqlite_memory::install() },
         "once SQLite is initialised it keeps its configuration"
     );
 }

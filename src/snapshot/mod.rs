@@ -33,6 +33,8 @@ pub enum SnapshotError {
     },
     #[error("{path}: the snapshot is corrupt or truncated: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    #[error("{path}: cannot read the snapshot: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
     #[error("{path}: cannot write snapshot: {reason}")]
     Write { path: PathBuf, reason: String },
 }
@@ -412,9 +414,9 @@ pub fn read(path: &Path) -> Result<Account, SnapshotError> {
 /// Reads a snapshot into memory, once, and checks that it is a complete CloudKestrel
 /// snapshot of a schema this build understands: by its [`seal`] (schema 4 and later),
 /// or by SQLite's `PRAGMA quick_check` (the unsealed schemas 1 to 3). What is checked is
-/// exactly what is then read: the file is not read again. Returns a writable in-memory
-/// copy (so that an older schema can be upgraded without touching the file) and its
-/// schema version.
+/// exactly what is then read: the file is not read again. Returns an in-memory copy
+/// (read-only for the current schema; writable for an older one, so that it can be
+/// upgraded without touching the file) and its schema version.
 fn open_verified(path: &Path) -> Result<(Connection, i64), SnapshotError> {
     let corrupt = |reason: String| SnapshotError::Corrupt {
         path: path.to_path_buf(),
@@ -429,7 +431,13 @@ fn open_verified(path: &Path) -> Result<(Connection, i64), SnapshotError> {
             path: path.to_path_buf(),
         });
     }
-    let bytes = SqliteBytes::read(path).map_err(|e| not_snapshot(e.to_string()))?;
+    let bytes = SqliteBytes::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => corrupt("the file was cut short while read".into()),
+        _ => SnapshotError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
+    })?;
     let verdict = seal::verify(&bytes);
     let content_len = match &verdict {
         seal::Verdict::Intact { content_len } => *content_len,
@@ -441,7 +449,7 @@ fn open_verified(path: &Path) -> Result<(Connection, i64), SnapshotError> {
     // in memory, to be upgraded. (The version is SQLite's user_version, at offset 60 of
     // the header; `check_identity` below reads it properly.)
     let current = bytes.len() >= 100
-        && i64::from(u32::from_be_bytes([
+        && i64::from(i32::from_be_bytes([
             bytes[60], bytes[61], bytes[62], bytes[63],
         ])) >= schema::CURRENT_VERSION;
     let mut conn = Connection::open_in_memory_with_flags(
@@ -504,7 +512,7 @@ impl SqliteBytes {
             std::slice::from_raw_parts_mut(ptr.as_ptr(), len)
         };
         // A file cut short while it is read fails here; one that grows is read up to
-        // its size above, and its seal then does not match.
+        // the size above: the bytes it had then, whose seal is checked as usual.
         file.read_exact(buf)?;
         Ok(bytes)
     }
@@ -572,6 +580,12 @@ fn check_identity(conn: &Connection, path: &Path) -> Result<i64, SnapshotError> 
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
+    if version < 1 {
+        return Err(SnapshotError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("schema version {version} does not exist"),
+        });
+    }
     if version > schema::CURRENT_VERSION {
         return Err(SnapshotError::NewerSchema {
             path: path.to_path_buf(),
