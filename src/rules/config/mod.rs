@@ -313,8 +313,17 @@ fn push_minute(out: &mut String, t: chrono::DateTime<chrono::Utc>) {
     put(out, t.minute(), 2);
 }
 
+/// Whether `f` is the pass that [`Context::ignored_finding`] writes for a user listed in
+/// IgnoreUsers: its exact message, not merely the words (an AWS Config annotation, which
+/// the account controls, could contain them and hide a disagreement).
 fn is_ignored_note(f: &Finding) -> bool {
-    f.message.contains("listed in IgnoreUsers")
+    f.status == Status::Pass
+        && f.note
+        && f.message
+            .strip_prefix(&*f.resource_name)
+            .and_then(|m| m.strip_prefix(" is listed in IgnoreUsers for "))
+            .and_then(|m| m.strip_prefix(f.rule))
+            == Some(": not checked")
 }
 
 fn flag_disagreements(aws: &mut [Finding], local: &mut [Finding]) {
@@ -390,8 +399,59 @@ pub fn per_user_with_credentials(
 
 #[cfg(test)]
 mod tests {
-    use super::push_minute;
+    use super::{flag_disagreements, push_minute};
+    use crate::rules::{Check, Finding, Status};
     use chrono::{TimeZone, Utc};
+
+    fn finding(check: Check, status: Status, message: &str) -> Finding {
+        Finding {
+            rule: "IAM_USER_MFA_ENABLED",
+            check,
+            resource: "arn:aws:iam::123456789012:user/alice".into(),
+            resource_name: "alice".into(),
+            status,
+            message: message.into(),
+            details: Vec::new(),
+            note: false,
+        }
+    }
+
+    /// Only CloudKestrel's own IgnoreUsers pass silences a disagreement: an AWS Config
+    /// annotation (written by the account) with the same words does not.
+    #[test]
+    fn an_annotation_cannot_hide_a_disagreement() {
+        let mut aws = [finding(
+            Check::AwsConfig,
+            Status::Pass,
+            "AWS Config rule r (us-east-1) says COMPLIANT: alice is listed in IgnoreUsers for IAM_USER_MFA_ENABLED: not checked",
+        )];
+        let mut local = [finding(
+            Check::Local,
+            Status::Fail,
+            "alice has no MFA device",
+        )];
+        flag_disagreements(&mut aws, &mut local);
+        assert!(
+            aws[0].message.contains("DISAGREEMENT"),
+            "{}",
+            aws[0].message
+        );
+        assert!(local[0].note && local[0].message.contains("DISAGREEMENT"));
+
+        let mut ignored = [finding(
+            Check::AwsConfig,
+            Status::Pass,
+            "alice is listed in IgnoreUsers for IAM_USER_MFA_ENABLED: not checked",
+        )
+        .noted()];
+        let mut local = [finding(
+            Check::Local,
+            Status::Fail,
+            "alice has no MFA device",
+        )];
+        flag_disagreements(&mut ignored, &mut local);
+        assert!(!local[0].message.contains("DISAGREEMENT"));
+    }
 
     #[test]
     fn push_minute_writes_what_chrono_writes() {
