@@ -14,7 +14,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::ErrorMetadata;
 
 use cloudkestrel::collect::{config, iam, s3};
-use cloudkestrel::model::Section;
+use cloudkestrel::model::{Problem, Section};
 
 fn denied() -> ErrorMetadata {
     ErrorMetadata::builder()
@@ -42,6 +42,21 @@ fn fast_retries(attempts: u32) -> RetryConfig {
         .with_max_attempts(attempts)
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_backoff(Duration::from_millis(5))
+}
+
+/// The one problem collection reported, checked to be of `section`, with AWS's error
+/// `code`, about `resource` (a bucket, a Config rule).
+fn only_problem<'a>(
+    problems: &'a [Problem],
+    section: Section,
+    code: &str,
+    resource: &str,
+) -> &'a Problem {
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert_eq!((p.section, p.error_code.as_str()), (section, code));
+    assert_eq!(p.resource.as_deref(), Some(resource));
+    p
 }
 
 // ---- STS --------------------------------------------------------------------------
@@ -515,13 +530,12 @@ mod aws_config_region {
         let (region, problems) =
             config::collect_region(&client, "eu-west-1", &["IAM_USER_MFA_ENABLED"]).await;
         assert!(region.compliance.is_empty(), "partial results are dropped");
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        let p = &problems[0];
-        assert_eq!(
-            (p.section, p.error_code.as_str()),
-            (Section::ConfigCompliance, "MalformedResponse")
+        only_problem(
+            &problems,
+            Section::ConfigCompliance,
+            "MalformedResponse",
+            "iam-user-mfa-enabled",
         );
-        assert_eq!(p.resource.as_deref(), Some("iam-user-mfa-enabled"));
     }
 
     #[tokio::test]
@@ -534,13 +548,12 @@ mod aws_config_region {
         let (region, problems) =
             config::collect_region(&client, "eu-west-1", &["IAM_USER_MFA_ENABLED"]).await;
         assert!(region.compliance.is_empty());
-        assert_eq!(problems.len(), 1);
-        let p = &problems[0];
-        assert_eq!(
-            (p.section, p.error_code.as_str()),
-            (Section::ConfigCompliance, "AccessDenied")
+        let p = only_problem(
+            &problems,
+            Section::ConfigCompliance,
+            "AccessDenied",
+            "iam-user-mfa-enabled",
         );
-        assert_eq!(p.resource.as_deref(), Some("iam-user-mfa-enabled"));
         assert_eq!(p.region.as_deref(), Some("eu-west-1"));
     }
 
@@ -642,13 +655,12 @@ mod s3_buckets {
                 && open.public_access_block.is_none()
                 && open.ownership_controls.is_none()
         );
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        let p = &problems[0];
-        assert_eq!(
-            (p.section, p.error_code.as_str()),
-            (Section::S3BucketDetails, "AccessDenied")
+        only_problem(
+            &problems,
+            Section::S3BucketDetails,
+            "AccessDenied",
+            "locked",
         );
-        assert_eq!(p.resource.as_deref(), Some("locked"));
         let _ = (
             GetBucketPolicyOutput::builder(),
             GetPublicAccessBlockOutput::builder(),
