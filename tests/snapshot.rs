@@ -283,3 +283,43 @@ fn a_damaged_page_never_reads_as_different_data() {
         }
     }
 }
+
+/// A policy attached to a principal the snapshot does not hold, or to an unknown kind
+/// of principal, is refused, never dropped: dropped, it could make a user look
+/// policy-free. (Written into an unsealed schema-3 file, the only kind SQLite's own
+/// edits leave readable.)
+#[test]
+fn orphan_policies_and_memberships_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.sqlite");
+    snapshot::write(&good, &demo()).unwrap();
+    let mut v3 = unsealed(&std::fs::read(&good).unwrap());
+    set_user_version(&mut v3, 3);
+    for (what, sql) in [
+        (
+            "an unknown principal type",
+            "INSERT INTO iam_policy_attachments VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'robot', 'alice')",
+        ),
+        (
+            "a policy of a user that is not there",
+            "INSERT INTO iam_policy_attachments VALUES ('arn:aws:iam::aws:policy/AdministratorAccess', 'user', 'nobody')",
+        ),
+        (
+            "an inline policy of a group that is not there",
+            "INSERT INTO iam_inline_policies VALUES ('group', 'ghosts', 'p', '{}')",
+        ),
+        (
+            "a membership of a user that is not there",
+            "INSERT INTO iam_group_members VALUES ('DevOps', 'nobody')",
+        ),
+    ] {
+        let path = dir.path().join("orphan.sqlite");
+        std::fs::write(&path, &v3).unwrap();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(sql, [])
+            .unwrap();
+        let e = expect_refused(&path, what);
+        assert!(matches!(e, SnapshotError::Corrupt { .. }), "{what}: {e}");
+    }
+}

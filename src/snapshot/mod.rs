@@ -647,24 +647,20 @@ fn parse_dt(s: &str, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
 }
 
 fn json_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Value> {
-    serde_json::from_str(row.get_ref(idx)?.as_str()?).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
-    })
+    parse_json(row.get_ref(idx)?.as_str()?, idx)
 }
 
 fn json_col_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Value>> {
     row.get_ref(idx)?
         .as_str_or_null()?
-        .map(|s| {
-            serde_json::from_str(s).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    idx,
-                    rusqlite::types::Type::Text,
-                    e.into(),
-                )
-            })
-        })
+        .map(|s| parse_json(s, idx))
         .transpose()
+}
+
+fn parse_json(s: &str, idx: usize) -> rusqlite::Result<Value> {
+    serde_json::from_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+    })
 }
 
 fn rows<T>(
@@ -704,18 +700,22 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
     };
 
     // Attachments and inline policies, per principal type (user, group, role), keyed by
-    // principal name: looked up by `&str`, without building a key per principal.
+    // principal name: looked up by `&str`, without building a key per principal. An
+    // unknown principal type, or a policy or membership of a principal the snapshot does
+    // not hold, is an error: dropped, it could make a user look policy-free.
     const KINDS: [&str; 3] = ["user", "group", "role"];
-    let kind_index = |kind: &str| KINDS.iter().position(|k| *k == kind);
+    let kind_index = |kind: &str| {
+        KINDS.iter().position(|k| *k == kind).ok_or_else(|| {
+            rusqlite::Error::InvalidParameterName(format!("unknown principal type {kind:?}"))
+        })
+    };
     let mut attached: [HashMap<String, Vec<String>>; 3] = Default::default();
     for (arn, kind, name) in rows(
         conn,
         "SELECT policy_arn, principal_type, principal_name FROM iam_policy_attachments ORDER BY rowid",
-        |r| Ok((r.get::<_, String>(0)?, r.get_ref(1)?.as_str().map(kind_index)?, r.get::<_, String>(2)?)),
+        |r| Ok((r.get::<_, String>(0)?, kind_index(r.get_ref(1)?.as_str()?)?, r.get::<_, String>(2)?)),
     )? {
-        if let Some(k) = kind {
-            attached[k].entry(name).or_default().push(arn);
-        }
+        attached[kind].entry(name).or_default().push(arn);
     }
     let mut inline: [HashMap<String, Vec<InlinePolicy>>; 3] = Default::default();
     for (kind, name, policy) in rows(
@@ -723,15 +723,13 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
         "SELECT principal_type, principal_name, policy_name, document FROM iam_inline_policies ORDER BY rowid",
         |r| {
             Ok((
-                r.get_ref(0)?.as_str().map(kind_index)?,
+                kind_index(r.get_ref(0)?.as_str()?)?,
                 r.get::<_, String>(1)?,
                 InlinePolicy { name: r.get(2)?, document: json_col(r, 3)? },
             ))
         },
     )? {
-        if let Some(k) = kind {
-            inline[k].entry(name).or_default().push(policy);
-        }
+        inline[kind].entry(name).or_default().push(policy);
     }
     let mut take = |kind: usize, name: &str| {
         (
@@ -812,6 +810,20 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
         ro
     })
     .collect();
+    let mut orphans: Vec<String> = memberships.keys().map(|n| format!("user {n}")).collect();
+    for (k, kind) in KINDS.iter().enumerate() {
+        for name in attached[k].keys().chain(inline[k].keys()) {
+            orphans.push(format!("{kind} {name}"));
+        }
+    }
+    if !orphans.is_empty() {
+        orphans.sort();
+        orphans.dedup();
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "policies or group memberships of principals the snapshot does not hold: {}",
+            orphans.join(", ")
+        )));
+    }
 
     let mut versions: HashMap<String, Vec<PolicyVersion>> = HashMap::new();
     for (arn, v) in rows(
