@@ -30,25 +30,16 @@ macro_rules! rule {
 }
 pub(crate) use rule;
 
-/// `format!` for a message made only of strings: the pieces joined into one `String`
-/// allocated at its exact size. The formatting machinery cost ten times as much and
-/// was a tenth of `evaluate` at scale, where every user gets a message per rule
-/// (issue 5). Pieces are anything that is `AsRef<str>`.
+/// `format!` for a message made only of strings: the pieces joined by `[&str]::concat`
+/// into one `String` allocated at its exact size. The formatting machinery cost ten
+/// times as much and was a tenth of `evaluate` at scale, where every user gets a message
+/// per rule (issue 5). Pieces are anything that is `AsRef<str>`.
 macro_rules! cat {
     ($($part:expr),+ $(,)?) => {
-        $crate::rules::concat(&[$(::core::convert::AsRef::<str>::as_ref(&$part)),+])
+        [$(::core::convert::AsRef::<str>::as_ref(&$part)),+].concat()
     };
 }
 pub(crate) use cat;
-
-/// The pieces joined into one `String` of exactly their length (see [`cat!`]).
-pub fn concat(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        out.push_str(p);
-    }
-    out
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Kind {
@@ -262,42 +253,6 @@ pub struct Finding {
     pub note: bool,
 }
 
-/// A resource's ARN or name for a [`Finding`]: shared when it already is (an `Arc`), else
-/// copied once.
-pub trait IntoShared {
-    fn into_shared(self) -> Arc<str>;
-}
-
-impl IntoShared for Arc<str> {
-    fn into_shared(self) -> Arc<str> {
-        self
-    }
-}
-
-impl IntoShared for &Arc<str> {
-    fn into_shared(self) -> Arc<str> {
-        Arc::clone(self)
-    }
-}
-
-impl IntoShared for &str {
-    fn into_shared(self) -> Arc<str> {
-        Arc::from(self)
-    }
-}
-
-impl IntoShared for &String {
-    fn into_shared(self) -> Arc<str> {
-        Arc::from(self.as_str())
-    }
-}
-
-impl IntoShared for String {
-    fn into_shared(self) -> Arc<str> {
-        Arc::from(self)
-    }
-}
-
 /// Lookups over one account, built once for all of its rules.
 pub struct AccountIndex<'a> {
     /// Positions in `iam.users` (and [`AccountIndex::user_names`]) by user id, name and
@@ -380,16 +335,16 @@ impl<'a> Context<'a> {
     pub fn finding(
         &self,
         check: Check,
-        resource: impl IntoShared,
-        resource_name: impl IntoShared,
+        resource: impl Into<Arc<str>>,
+        resource_name: impl Into<Arc<str>>,
         status: Status,
         message: impl Into<String>,
     ) -> Finding {
         Finding {
             rule: self.rule_name(),
             check,
-            resource: resource.into_shared(),
-            resource_name: resource_name.into_shared(),
+            resource: resource.into(),
+            resource_name: resource_name.into(),
             status,
             message: message.into(),
             details: Vec::new(),
@@ -437,8 +392,8 @@ impl<'a> Context<'a> {
     pub fn ignored_finding(&self, check: Check, arn: &Arc<str>, user: &Arc<str>) -> Finding {
         self.finding(
             check,
-            arn,
-            user,
+            arn.clone(),
+            user.clone(),
             Status::Pass,
             format!(
                 "{user} is listed in IgnoreUsers for {}: not checked",

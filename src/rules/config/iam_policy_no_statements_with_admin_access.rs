@@ -114,7 +114,7 @@ impl Rule for NoAdminAccess {
             .policies
             .iter()
             .map(|p| {
-                let finding = |status, msg: String| cx.finding(Check::Local, &p.arn, &p.name, status, msg);
+                let finding = |status, msg: String| cx.finding(Check::Local, p.arn.as_str(), p.name.as_str(), status, msg);
                 if exclude_boundaries && p.permissions_boundary_usage_count > 0 {
                     return finding(
                         Status::Pass,

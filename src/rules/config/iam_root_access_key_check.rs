@@ -66,7 +66,8 @@ impl Rule for RootAccessKey {
         let account = cx.account;
         let arn = cx.account_arn();
         let id = account.metadata.account_id.clone();
-        let finding = |status, msg: String| cx.finding(Check::Local, &arn, &id, status, msg);
+        let finding =
+            |status, msg: String| cx.finding(Check::Local, arn.as_str(), id.as_str(), status, msg);
         let inactive_fails = cx.spec.option_bool("InactiveKeyFails");
         let problems = |section| -> Vec<String> {
             account

@@ -372,7 +372,7 @@ pub fn per_user(cx: &Context<'_>, verdict: impl Fn(&User) -> (Status, String)) -
                 return cx.ignored_finding(Check::Local, arn, name);
             }
             let (status, message) = verdict(u);
-            cx.finding(Check::Local, arn, name, status, message)
+            cx.finding(Check::Local, arn.clone(), name.clone(), status, message)
         })
         .collect()
 }

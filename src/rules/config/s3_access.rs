@@ -205,8 +205,15 @@ fn grants(s: &Statement, access: Access) -> bool {
 
 /// The verdict for one bucket and one kind of access.
 pub fn bucket_finding(cx: &Context<'_>, bucket: &Bucket, access: Access) -> Finding {
-    let finding =
-        |status, msg: String| cx.finding(Check::Local, bucket.arn(), &bucket.name, status, msg);
+    let finding = |status, msg: String| {
+        cx.finding(
+            Check::Local,
+            bucket.arn(),
+            bucket.name.as_str(),
+            status,
+            msg,
+        )
+    };
     let problems: Vec<String> = cx
         .account
         .resource_problems(Section::S3BucketDetails, &bucket.name)

@@ -55,8 +55,9 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
             out.push(cx.ignored_finding(Check::Attached, arn, user_name));
             continue;
         }
-        let finding =
-            |status, msg: String| cx.finding(Check::Attached, arn, user_name, status, msg);
+        let finding = |status, msg: String| {
+            cx.finding(Check::Attached, arn.clone(), user_name.clone(), status, msg)
+        };
         let Some(policy) = policy else {
             out.push(finding(
                 Status::Fail,
@@ -127,8 +128,8 @@ fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
     let finding = |status, msg: String| {
         cx.finding(
             Check::PolicyDocument,
-            &policy.arn,
-            &policy.name,
+            policy.arn.as_str(),
+            policy.name.as_str(),
             status,
             msg,
         )

@@ -156,8 +156,8 @@ impl Rule for AccountSetup {
                     .any(|a| p.matches(a, account_id));
                 out.push(cx.finding(
                     Check::Setup,
-                    &group.arn,
-                    &group.name,
+                    group.arn.as_str(),
+                    group.name.as_str(),
                     if attached { Status::Pass } else { Status::Fail },
                     if attached {
                         format!("{} has {} attached", group.name, p.name())
