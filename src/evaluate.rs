@@ -252,7 +252,7 @@ fn write_reports(report: &TargetReport, report_dir: &Path) -> Result<Vec<PathBuf
         let (json_buf, html_buf) = &mut *buffers.borrow_mut();
         report.json_into(json_buf);
         std::fs::write(&json, &json_buf[..]).map_err(|e| format!("{}: {e}", json.display()))?;
-        html::render_into(report, html_buf);
+        html::render_into(report, html_buf).map_err(|e| format!("{}: {e}", html_path.display()))?;
         std::fs::write(&html_path, html_buf.as_bytes())
             .map_err(|e| format!("{}: {e}", html_path.display()))
     })?;

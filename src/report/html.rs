@@ -142,13 +142,16 @@ fn anchor(rule: &str) -> String {
 /// Renders the report of one target.
 pub fn render(report: &TargetReport) -> String {
     let mut out = String::new();
-    render_into(report, &mut out);
-    out
+    match render_into(report, &mut out) {
+        Ok(()) => out,
+        Err(e) => format!("<!DOCTYPE html><p>report rendering failed: {e}</p>"),
+    }
 }
 
 /// Renders the report of one target into `out` (cleared first), so that a caller
-/// rendering many reports can reuse one buffer.
-pub fn render_into(report: &TargetReport, out: &mut String) {
+/// rendering many reports can reuse one buffer. A rendering failure is returned, so
+/// that `evaluate` reports it instead of writing a page that hides the results.
+pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String> {
     // Rules in report order, each with its results, failures first.
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for r in &report.results {
@@ -342,12 +345,8 @@ pub fn render_into(report: &TargetReport, out: &mut String) {
     // it from a small guess, then copies it once more to shrink it).
     out.clear();
     out.reserve(CSS.len() + JS.len() + 16 * 1024 + 128 * report.results.len());
-    if let Err(e) = page.write_to_string(out) {
-        out.clear();
-        out.push_str(&format!(
-            "<!DOCTYPE html><p>report rendering failed: {e}</p>"
-        ));
-    }
+    page.write_to_string(out)
+        .map_err(|e| format!("rendering failed: {e}"))
 }
 
 #[cfg(test)]

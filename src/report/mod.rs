@@ -86,19 +86,13 @@ impl TargetReport {
 
     /// The JSON file's text (see [`TargetReport::write_json`]).
     pub fn to_json(&self) -> String {
-        String::from_utf8(self.to_json_bytes()).expect("JSON is UTF-8")
-    }
-
-    /// The JSON file's bytes (see [`TargetReport::write_json`]), made in memory at about
-    /// their final size.
-    pub fn to_json_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         self.json_into(&mut out);
-        out
+        String::from_utf8(out).expect("JSON is UTF-8")
     }
 
-    /// The JSON file's bytes into `out` (cleared first), so that a caller writing many
-    /// reports can reuse one buffer.
+    /// The JSON file's bytes into `out` (cleared first, then sized for the report), so
+    /// that a caller writing many reports can reuse one buffer.
     pub fn json_into(&self, out: &mut Vec<u8>) {
         out.clear();
         out.reserve(256 + 300 * self.results.len());
