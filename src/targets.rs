@@ -4,7 +4,9 @@
 //! keys, unknown rule names, wrong types and invalid IPs are errors that name the file,
 //! line and column, the JSON path (so the target and the rule), and what would be valid.
 //! Parsing goes through raw serde structs; each rule is validated as it is read
-//! (`try_from`), so its errors still carry a position.
+//! (`try_from`), so its errors still carry a position. Errors that can only be seen
+//! once everything is read (a target defined twice, a rule configured twice…) are
+//! located afterwards by their JSON path (`position_of`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -583,6 +585,126 @@ fn without_position(msg: &str) -> &str {
     }
 }
 
+/// One step of a JSON path: an object key or an array index.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A path as messages show it: `Targets[0].demo.Rules[1]`.
+fn show_path(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Where the value at `path` starts in `text` (JSON that has parsed), as serde_json
+/// counts lines and columns: `text` is read again, down that path only, and reading
+/// stops with an error at the value, whose position serde_json reports. So an error
+/// found after parsing (a target defined twice, a rule configured twice…) points into
+/// the file like a syntax error does. `None` if the path is not in `text`.
+fn position_of(text: &str, path: &[Step<'_>]) -> Option<(usize, usize)> {
+    use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    // Two markers: serde_json places an error just after what it has read, which for
+    // an object or an array is its opening bracket (one column back), and for a string
+    // or a number the whole value.
+    const HERE: &str = "the value looked for";
+    const OPENED: &str = "the value looked for, opened";
+    struct Seek<'p, 'a>(&'p [Step<'a>]);
+    struct Stop;
+    impl<'de> Visitor<'de> for Stop {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(HERE)
+        }
+        // Objects and arrays stop at their opening bracket; scalars, once read.
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(A::Error::custom(OPENED))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(A::Error::custom(OPENED))
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+            Err(E::custom(HERE))
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+            Err(E::custom(HERE))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+            Err(E::custom(HERE))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+            Err(E::custom(HERE))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+            Err(E::custom(HERE))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            Err(E::custom(HERE))
+        }
+    }
+    impl<'de> Visitor<'de> for Seek<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object or an array")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let Some((Step::Key(want), rest)) = self.0.split_first() else {
+                return Ok(());
+            };
+            while let Some(key) = map.next_key::<String>()? {
+                if key == *want {
+                    return map.next_value_seed(Seek(rest));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let Some((Step::Index(want), rest)) = self.0.split_first() else {
+                return Ok(());
+            };
+            for _ in 0..*want {
+                if seq.next_element::<IgnoredAny>()?.is_none() {
+                    return Ok(());
+                }
+            }
+            seq.next_element_seed(Seek(rest)).map(|_| ())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            if self.0.is_empty() {
+                d.deserialize_any(Stop)
+            } else {
+                d.deserialize_any(self)
+            }
+        }
+    }
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let e = Seek(path).deserialize(de).err()?;
+    let msg = e.to_string();
+    if msg.starts_with(OPENED) {
+        Some((e.line(), e.column().saturating_sub(1).max(1)))
+    } else if msg.starts_with(HERE) {
+        Some((e.line(), e.column()))
+    } else {
+        None
+    }
+}
+
 /// Parses targets.json text. `file` is only used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
     let de = &mut serde_json::Deserializer::from_str(text);
@@ -601,36 +723,49 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
             message: without_position(&inner.to_string()).to_string(),
         }
     })?;
-    let semantic = |path: String, message: String| TargetsError::Semantic {
-        file: file.to_path_buf(),
-        path,
-        message,
+    let semantic = |path: &[Step<'_>], message: String| match position_of(text, path) {
+        Some((line, column)) => TargetsError::Invalid {
+            file: file.to_path_buf(),
+            line,
+            column,
+            path: format!("{}: ", show_path(path)),
+            message,
+        },
+        None => TargetsError::Semantic {
+            file: file.to_path_buf(),
+            path: show_path(path),
+            message,
+        },
     };
     if raw.targets.is_empty() {
-        return Err(semantic("Targets".into(), "lists no target".into()));
+        return Err(semantic(&[Step::Key("Targets")], "lists no target".into()));
     }
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for (i, group) in raw.targets.into_iter().enumerate() {
         for (name, t) in group.0 {
-            let path = format!("Targets[{i}].{name}");
+            let target = [Step::Key("Targets"), Step::Index(i), Step::Key(&name)];
+            let at = |more: &[Step<'static>]| [&target[..], more].concat();
             if name.trim().is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-                return Err(semantic(path, "a target name must be non-empty, must not start with '.' and must not contain '/' or '\\' (it names files)".into()));
+                return Err(semantic(&target, "a target name must be non-empty, must not start with '.' and must not contain '/' or '\\' (it names files)".into()));
             }
             if !seen.insert(name.clone()) {
-                return Err(semantic(path, format!("target {name:?} is defined twice")));
+                return Err(semantic(
+                    &target,
+                    format!("target {name:?} is defined twice"),
+                ));
             }
             if t.rules.is_empty() {
                 return Err(semantic(
-                    format!("{path}.Rules"),
+                    &at(&[Step::Key("Rules")]),
                     "lists no rule: a target with nothing to check would always pass".into(),
                 ));
             }
             let mut seen_regions = HashSet::new();
-            for r in &t.regions {
+            for (k, r) in t.regions.iter().enumerate() {
                 if r.trim().is_empty() || !seen_regions.insert(r.as_str()) {
                     return Err(semantic(
-                        format!("{path}.Regions"),
+                        &at(&[Step::Key("Regions"), Step::Index(k)]),
                         format!("{r:?} is empty or listed twice"),
                     ));
                 }
@@ -639,7 +774,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
             for (j, r) in t.rules.iter().enumerate() {
                 if !rule_names.insert(r.rule.meta().name) {
                     return Err(semantic(
-                        format!("{path}.Rules[{j}]"),
+                        &at(&[Step::Key("Rules"), Step::Index(j)]),
                         format!(
                             "{} is configured twice for target {name}",
                             r.rule.meta().name
@@ -653,7 +788,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
                     ("AwsSecretAccessKey", &c.secret_access_key_var),
                 ] {
                     if let Err(why) = check_variable_name(v) {
-                        return Err(semantic(format!("{path}.Credentials.{k}"), why));
+                        return Err(semantic(
+                            &at(&[Step::Key("Credentials"), Step::Key(k)]),
+                            why,
+                        ));
                     }
                 }
             }
@@ -693,5 +831,63 @@ pub fn load(file: &Path) -> Result<Targets, TargetsError> {
 impl Targets {
     pub fn get(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        parse(Path::new("t.json"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_found_after_parsing_point_into_the_file() {
+        // A rule configured twice: the second one's line and column.
+        let text = "{ \"Targets\": [ { \"demo\": { \"Rules\": [\n    { \"Policy\": { \"Name\": \"Force_MFA\" } },\n    { \"Policy\": { \"Name\": \"Force_MFA\" } }\n] } } ] }";
+        assert_eq!(
+            error(text),
+            "t.json:3:5: Targets[0].demo.Rules[1]: Force_MFA is configured twice for target demo"
+        );
+        // A target defined twice, in a second object of the list.
+        let text = "{ \"Targets\": [\n  { \"a\": { \"Rules\": [ { \"Policy\": { \"Name\": \"Force_MFA\" } } ] } },\n  { \"a\": { \"Rules\": [ { \"Policy\": { \"Name\": \"Force_MFA\" } } ] } }\n] }";
+        assert_eq!(
+            error(text),
+            "t.json:3:10: Targets[1].a: target \"a\" is defined twice"
+        );
+        // A region listed twice: the string itself (serde_json places a string's
+        // position at its end).
+        let text = "{ \"Targets\": [ { \"demo\": {\n  \"Regions\": [\"eu-west-1\",\n    \"eu-west-1\"],\n  \"Rules\": [ { \"Policy\": { \"Name\": \"Force_MFA\" } } ] } } ] }";
+        assert_eq!(
+            error(text),
+            "t.json:3:15: Targets[0].demo.Regions[1]: \"eu-west-1\" is empty or listed twice"
+        );
+        // Keys are compared after unescaping, and other keys are skipped whole.
+        let text = "{ \"Targets\": [ { \"d\\u0065mo\": { \"Profile\": \"p\", \"Rules\": [] } } ] }";
+        assert_eq!(
+            error(text),
+            "t.json:1:58: Targets[0].demo.Rules: lists no rule: a target with nothing to check would always pass"
+        );
+        assert_eq!(
+            error("{\"Targets\": []}"),
+            "t.json:1:13: Targets: lists no target"
+        );
+    }
+
+    #[test]
+    fn a_path_not_in_the_text_has_no_position() {
+        let text = r#"{"Targets": [{"a": {"Rules": []}}]}"#;
+        assert_eq!(position_of(text, &[Step::Key("Nope")]), None);
+        assert_eq!(
+            position_of(text, &[Step::Key("Targets"), Step::Index(3)]),
+            None
+        );
+        assert_eq!(
+            position_of(text, &[Step::Key("Targets"), Step::Key("a")]),
+            None,
+            "a key where the value is an array"
+        );
+        assert!(position_of(text, &[Step::Key("Targets"), Step::Index(0)]).is_some());
     }
 }

@@ -254,7 +254,7 @@ fn exit_2_for_bad_targets_files_with_position_and_hints() {
         // A target that checks nothing.
         (
             "{ \"Targets\": [ { \"demo\": { \"Rules\": [] } } ] }",
-            &["lists no rule"],
+            &["targets.json:1:", "Targets[0].demo.Rules", "lists no rule"],
         ),
         // Duplicate keys, which JSON parsers would silently collapse.
         (
@@ -268,7 +268,7 @@ fn exit_2_for_bad_targets_files_with_position_and_hints() {
         // A rule configured twice.
         (
             "{ \"Targets\": [ { \"demo\": { \"Rules\": [ { \"Policy\": { \"Name\": \"Force_MFA\" } }, { \"Policy\": { \"Name\": \"Force_MFA\" } } ] } } ] }",
-            &["configured twice"],
+            &["targets.json:1:", "Targets[0].demo.Rules[1]", "configured twice"],
         ),
     ];
     for (text, needles) in cases {
