@@ -53,7 +53,7 @@ fn json_text(v: &Value) -> String {
 
 /// Writes `account` to `path` atomically: a temporary file in the same directory is
 /// filled in one transaction, sealed (see [`seal`]), flushed to disk and renamed into
-/// place only when complete.
+/// place only when complete; the directory is flushed after the rename.
 pub fn write(path: &Path, account: &Account) -> Result<(), SnapshotError> {
     let werr = |reason: String| SnapshotError::Write {
         path: path.to_path_buf(),
@@ -89,7 +89,30 @@ pub fn write(path: &Path, account: &Account) -> Result<(), SnapshotError> {
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         werr(e.to_string())
+    })?;
+    sync_dir(&dir).map_err(|e| {
+        werr(format!(
+            "{}: cannot flush the directory: {e}",
+            dir.display()
+        ))
     })
+}
+
+/// Flushes a directory, so that a rename into it survives a crash: without it the new
+/// snapshot is complete on disk but its name may not be. File systems that cannot sync
+/// a directory (they answer "invalid argument" or "unsupported") are taken as they are.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Ends the finished SQLite file with its [`seal`].
