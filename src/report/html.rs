@@ -104,6 +104,24 @@ fn render_doc(doc: &str) -> impl RenderOnce + '_ {
     }
 }
 
+/// Every registered rule's documentation as HTML, by rule name, rendered once per
+/// process: it is the same in every report, and rendering it again for each (Markdown,
+/// then escaping byte by byte) was half of the HTML report's time at scale (issue 5).
+fn rendered_docs() -> &'static [(&'static str, Result<String, String>)] {
+    static DOCS: std::sync::OnceLock<Vec<(&'static str, Result<String, String>)>> =
+        std::sync::OnceLock::new();
+    DOCS.get_or_init(|| {
+        rules::RULES
+            .iter()
+            .map(|r| {
+                let m = r.meta();
+                let page = html! { : render_doc(m.doc); };
+                (m.name, page.into_string().map_err(|e| e.to_string()))
+            })
+            .collect()
+    })
+}
+
 fn counts(results: &[&Finding]) -> (usize, usize, usize) {
     results
         .iter()
@@ -288,7 +306,13 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                     @ if let Some(m) = meta {
                                         details(class = "doc") {
                                             summary : "What this rule checks, why, and how to fix it";
-                                            : render_doc(m.doc);
+                                            |t| match rendered_docs().iter().find(|(n, _)| *n == m.name) {
+                                                Some((_, Ok(doc))) => t.write_raw(doc),
+                                                Some((_, Err(e))) => t.record_error(e.clone()),
+                                                None => {
+                                                    t << render_doc(m.doc);
+                                                }
+                                            }
                                         }
                                     }
                                     @ if !detailed.is_empty() {
@@ -366,6 +390,30 @@ mod tests {
             let fast = html! { p : Esc(text); }.into_string().unwrap();
             let reference = html! { p : text; }.into_string().unwrap();
             assert_eq!(fast, reference, "{text}");
+        }
+    }
+
+    /// The documentation rendered once is what rendering it in place gives.
+    #[test]
+    fn rendered_docs_equal_rendering_in_place() {
+        assert_eq!(rendered_docs().len(), rules::RULES.len());
+        for r in rules::RULES {
+            let m = r.meta();
+            let in_place = html! { details { : render_doc(m.doc); } }
+                .into_string()
+                .unwrap();
+            let cached = rendered_docs()
+                .iter()
+                .find(|(n, _)| *n == m.name)
+                .map(|(_, d)| d.clone().unwrap())
+                .unwrap();
+            assert_eq!(
+                in_place,
+                format!("<details>{cached}</details>"),
+                "{}",
+                m.name
+            );
+            assert!(cached.contains("<h4>"), "{}: {cached}", m.name);
         }
     }
 
