@@ -96,16 +96,22 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
             }
             finding(Status::Pass, message)
         } else {
+            // Joined from its pieces, like the passes: a failure per user is common.
+            let (open, groups, close) = if user.groups.is_empty() {
+                (" (the user is in no group)", String::new(), "")
+            } else {
+                (" (groups: ", user.groups.join(", "), ")")
+            };
             finding(
                 Status::Fail,
-                format!(
-                    "{name} is not attached to {}, neither directly nor through a group{}",
+                cat!(
+                    name,
+                    " is not attached to ",
                     user.name,
-                    if user.groups.is_empty() {
-                        " (the user is in no group)".to_string()
-                    } else {
-                        format!(" (groups: {})", user.groups.join(", "))
-                    }
+                    ", neither directly nor through a group",
+                    open,
+                    groups,
+                    close
                 ),
             )
         });
