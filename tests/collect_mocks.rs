@@ -582,17 +582,22 @@ mod aws_config_region {
 mod s3_buckets {
     use super::*;
     use aws_sdk_s3::operation::get_bucket_acl::{GetBucketAclError, GetBucketAclOutput};
-    use aws_sdk_s3::operation::get_bucket_ownership_controls::{
-        GetBucketOwnershipControlsError, GetBucketOwnershipControlsOutput,
-    };
-    use aws_sdk_s3::operation::get_bucket_policy::{GetBucketPolicyError, GetBucketPolicyOutput};
-    use aws_sdk_s3::operation::get_public_access_block::{
-        GetPublicAccessBlockError, GetPublicAccessBlockOutput,
-    };
+    use aws_sdk_s3::operation::get_bucket_ownership_controls::GetBucketOwnershipControlsError;
+    use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyError;
+    use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockError;
     use aws_sdk_s3::types::{Grant, Grantee, Permission, Type};
 
     fn code(c: &str) -> ErrorMetadata {
         ErrorMetadata::builder().code(c).message(c).build()
+    }
+
+    /// The grantee "everyone" (S3's AllUsers group).
+    fn all_users() -> Grantee {
+        Grantee::builder()
+            .r#type(Type::Group)
+            .uri("http://acs.amazonaws.com/groups/global/AllUsers")
+            .build()
+            .unwrap()
     }
 
     /// Collects the buckets `names` (all in us-east-1) with `acl` answering
@@ -632,13 +637,7 @@ mod s3_buckets {
                     GetBucketAclOutput::builder()
                         .grants(
                             Grant::builder()
-                                .grantee(
-                                    Grantee::builder()
-                                        .r#type(Type::Group)
-                                        .uri("http://acs.amazonaws.com/groups/global/AllUsers")
-                                        .build()
-                                        .unwrap(),
-                                )
+                                .grantee(all_users())
                                 .permission(Permission::Read)
                                 .build(),
                         )
@@ -661,38 +660,26 @@ mod s3_buckets {
             "AccessDenied",
             "locked",
         );
-        let _ = (
-            GetBucketPolicyOutput::builder(),
-            GetPublicAccessBlockOutput::builder(),
-            GetBucketOwnershipControlsOutput::builder(),
-        );
     }
 
-    /// A grant without its grantee's URI or its permission is a problem for that
-    /// bucket, never "no grant" (which could hide a public one).
+    /// A grant without its grantee, its grantee's URI or its permission is a problem
+    /// for that bucket, never "no grant" (which could hide a public one).
     #[tokio::test]
     async fn incomplete_grants_are_problems_for_the_bucket() {
         let acl = mock!(aws_sdk_s3::Client::get_bucket_acl).then_compute_response(|req| {
             use aws_smithy_mocks::MockResponse;
-            let grant = if req.bucket() == Some("no-uri") {
-                Grant::builder()
+            let grant = match req.bucket() {
+                Some("no-uri") => Grant::builder()
                     .grantee(Grantee::builder().r#type(Type::Group).build().unwrap())
                     .permission(Permission::Read)
-                    .build()
-            } else {
-                Grant::builder()
-                    .grantee(
-                        Grantee::builder()
-                            .r#type(Type::Group)
-                            .uri("http://acs.amazonaws.com/groups/global/AllUsers")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
+                    .build(),
+                Some("no-grantee") => Grant::builder().permission(Permission::Read).build(),
+                _ => Grant::builder().grantee(all_users()).build(),
             };
             MockResponse::Output(GetBucketAclOutput::builder().grants(grant).build())
         });
-        let (_, mut problems) = collect_with_acl(&acl, &["no-uri", "no-permission"]).await;
+        let (_, mut problems) =
+            collect_with_acl(&acl, &["no-uri", "no-permission", "no-grantee"]).await;
         problems.sort_by(|a, b| a.resource.cmp(&b.resource));
         let got: Vec<(Option<&str>, Section, &str)> = problems
             .iter()
@@ -701,6 +688,11 @@ mod s3_buckets {
         assert_eq!(
             got,
             [
+                (
+                    Some("no-grantee"),
+                    Section::S3BucketDetails,
+                    "MalformedResponse"
+                ),
                 (
                     Some("no-permission"),
                     Section::S3BucketDetails,

@@ -231,12 +231,12 @@ pub fn malformed(section: Section, operation: &str, message: impl Into<String>) 
 /// A field an answer must carry (a name, an ARN, a grantee): its absence is a
 /// malformed answer, never an empty value that a rule could then read as "nothing
 /// there" and pass.
-pub fn required<'a>(
-    value: Option<&'a str>,
+pub fn required<T>(
+    value: Option<T>,
     section: Section,
     operation: &str,
     what: impl FnOnce() -> String,
-) -> Result<&'a str, Problem> {
+) -> Result<T, Problem> {
     value.ok_or_else(|| malformed(section, operation, format!("{} is missing", what())))
 }
 

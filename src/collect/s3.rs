@@ -210,22 +210,27 @@ async fn collect_bucket(
     // A grant without its grantee or permission is a malformed answer: read as "no
     // grant", it could hide a public one.
     let grants = |out: &aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput| {
-        let need = |value: Option<&str>, what: &str| {
-            required(value, Section::S3BucketDetails, "s3:GetBucketAcl", || {
-                format!("the {what} of a grant on bucket {name}")
-            })
+        let bucket = name.as_str();
+        let field =
+            move |what: &'static str| move || format!("the {what} of a grant on bucket {bucket}");
+        let need = |value: Option<&str>, what: &'static str| {
+            required(
+                value,
+                Section::S3BucketDetails,
+                "s3:GetBucketAcl",
+                field(what),
+            )
             .map(str::to_string)
         };
         out.grants()
             .iter()
             .map(|g| {
-                let Some(grantee) = g.grantee() else {
-                    return Err(malformed(
-                        Section::S3BucketDetails,
-                        "s3:GetBucketAcl",
-                        format!("the grantee of a grant on bucket {name} is missing"),
-                    ));
-                };
+                let grantee = required(
+                    g.grantee(),
+                    Section::S3BucketDetails,
+                    "s3:GetBucketAcl",
+                    field("grantee"),
+                )?;
                 let (kind, who) = match grantee.r#type() {
                     GranteeType::Group => ("Group", need(grantee.uri(), "group URI")?),
                     GranteeType::AmazonCustomerByEmail => (
