@@ -39,6 +39,33 @@ pub enum SnapshotError {
     Write { path: PathBuf, reason: String },
 }
 
+impl SnapshotError {
+    fn corrupt(path: &Path, reason: impl ToString) -> Self {
+        SnapshotError::Corrupt {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn not_a_snapshot(path: &Path, reason: impl ToString) -> Self {
+        SnapshotError::NotASnapshot {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// `NotFound` unless `path` is a file.
+fn must_be_file(path: &Path) -> Result<(), SnapshotError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(SnapshotError::NotFound {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
 fn ts(d: &DateTime<Utc>) -> String {
     d.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
@@ -413,18 +440,12 @@ fn insert_principal_policies(
 pub fn peek_target(path: &Path) -> Result<String, SnapshotError> {
     let conn = open_snapshot(path)?;
     conn.query_row("SELECT target FROM snapshot_info", [], |r| r.get(0))
-        .map_err(|e| SnapshotError::Corrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| SnapshotError::corrupt(path, e))
 }
 
 /// Loads the snapshot at `path`.
 pub fn read(path: &Path) -> Result<Account, SnapshotError> {
-    let corrupt = |reason: String| SnapshotError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let corrupt = |reason| SnapshotError::corrupt(path, reason);
     let (mut conn, version) = open_verified(path)?;
     if version < schema::CURRENT_VERSION {
         // Upgrade the copy in memory: archived snapshots stay as they were written.
@@ -441,19 +462,9 @@ pub fn read(path: &Path) -> Result<Account, SnapshotError> {
 /// (read-only for the current schema; writable for an older one, so that it can be
 /// upgraded without touching the file) and its schema version.
 fn open_verified(path: &Path) -> Result<(Connection, i64), SnapshotError> {
-    let corrupt = |reason: String| SnapshotError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let not_snapshot = |reason: String| SnapshotError::NotASnapshot {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if !path.is_file() {
-        return Err(SnapshotError::NotFound {
-            path: path.to_path_buf(),
-        });
-    }
+    let corrupt = |reason: String| SnapshotError::corrupt(path, reason);
+    let not_snapshot = |reason: String| SnapshotError::not_a_snapshot(path, reason);
+    must_be_file(path)?;
     let bytes = SqliteBytes::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => corrupt("the file was cut short while read".into()),
         _ => SnapshotError::Unreadable {
@@ -567,19 +578,12 @@ impl Drop for SqliteBytes {
 /// Opens a snapshot file read-only, for a quick look ([`peek_target`]): a CloudKestrel
 /// snapshot of a schema this build understands, its integrity not checked.
 fn open_snapshot(path: &Path) -> Result<Connection, SnapshotError> {
-    if !path.is_file() {
-        return Err(SnapshotError::NotFound {
-            path: path.to_path_buf(),
-        });
-    }
+    must_be_file(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| SnapshotError::NotASnapshot {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    .map_err(|e| SnapshotError::not_a_snapshot(path, e))?;
     check_identity(&conn, path)?;
     Ok(conn)
 }
@@ -589,25 +593,19 @@ fn open_snapshot(path: &Path) -> Result<Connection, SnapshotError> {
 fn check_identity(conn: &Connection, path: &Path) -> Result<i64, SnapshotError> {
     let app_id: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| SnapshotError::NotASnapshot {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| SnapshotError::not_a_snapshot(path, e))?;
     if app_id != schema::APPLICATION_ID {
-        return Err(SnapshotError::NotASnapshot {
-            path: path.to_path_buf(),
-            reason: "the file is SQLite but was not written by cloudkestrel".into(),
-        });
+        return Err(SnapshotError::not_a_snapshot(
+            path,
+            "the file is SQLite but was not written by cloudkestrel",
+        ));
     }
-    let version = schema::user_version(conn).map_err(|e| SnapshotError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let version = schema::user_version(conn).map_err(|e| SnapshotError::corrupt(path, e))?;
     if version < 1 {
-        return Err(SnapshotError::Corrupt {
-            path: path.to_path_buf(),
-            reason: format!("schema version {version} does not exist"),
-        });
+        return Err(SnapshotError::corrupt(
+            path,
+            format!("schema version {version} does not exist"),
+        ));
     }
     if version > schema::CURRENT_VERSION {
         return Err(SnapshotError::NewerSchema {
