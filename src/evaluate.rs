@@ -1,4 +1,5 @@
-//! `evaluate`: snapshots + targets.json → one JSON and one HTML report per target.
+//! `evaluate`: snapshots + targets.json → one JSON and one HTML report per target
+//! (or only one of them: [`Formats`]).
 //!
 //! Each snapshot is loaded, evaluated and written on its own rayon task, and dropped
 //! before the next one, so memory stays bounded by the number of threads, not the
@@ -14,6 +15,28 @@ use crate::rules::{self, Check, Finding, Kind, Status};
 use crate::snapshot;
 use crate::targets::{Target, Targets};
 use crate::Exit;
+
+/// Which reports `evaluate` writes (`--format`; both by default). A report of a format
+/// not asked for is removed if an earlier run left one for the same target, so that a
+/// report directory never pairs a new report with a stale one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Formats {
+    pub json: bool,
+    pub html: bool,
+}
+
+impl Formats {
+    pub const BOTH: Formats = Formats {
+        json: true,
+        html: true,
+    };
+}
+
+impl Default for Formats {
+    fn default() -> Self {
+        Formats::BOTH
+    }
+}
 
 /// One snapshot to evaluate for one target.
 #[derive(Debug, Clone)]
@@ -31,7 +54,7 @@ pub struct Outcome {
     pub worst: Vec<Finding>,
     /// Collection problems recorded in the snapshot.
     pub problems: Vec<crate::model::Problem>,
-    /// Files written (JSON, HTML).
+    /// Files written (JSON, HTML, as asked for by [`Formats`]).
     pub written: Vec<PathBuf>,
     /// A problem that is not a finding (a report that could not be written).
     pub problem: Option<String>,
@@ -237,7 +260,11 @@ fn exit_of(report: &TargetReport) -> Exit {
 }
 
 /// Writes `<report_dir>/<target>.json` and `.html`.
-fn write_reports(report: &TargetReport, report_dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn write_reports(
+    report: &TargetReport,
+    report_dir: &Path,
+    formats: Formats,
+) -> Result<Vec<PathBuf>, String> {
     // Each report is made in memory, then written in one call: writing the JSON through
     // a BufWriter cost a capacity check and a copy call per piece, twice what a Vec's
     // appends cost (issue 5). The buffers are kept per thread: a new pair of megabytes
@@ -245,18 +272,38 @@ fn write_reports(report: &TargetReport, report_dir: &Path) -> Result<Vec<PathBuf
     thread_local! {
         static BUFFERS: std::cell::RefCell<(Vec<u8>, String)> = Default::default();
     }
-    std::fs::create_dir_all(report_dir).map_err(|e| format!("{}: {e}", report_dir.display()))?;
     let json = report_dir.join(format!("{}.json", report.target));
     let html_path = report_dir.join(format!("{}.html", report.target));
+    let shown = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let mut written = Vec::with_capacity(2);
     BUFFERS.with(|buffers| {
         let (json_buf, html_buf) = &mut *buffers.borrow_mut();
-        report.json_into(json_buf);
-        std::fs::write(&json, &json_buf[..]).map_err(|e| format!("{}: {e}", json.display()))?;
-        html::render_into(report, html_buf).map_err(|e| format!("{}: {e}", html_path.display()))?;
-        std::fs::write(&html_path, html_buf.as_bytes())
-            .map_err(|e| format!("{}: {e}", html_path.display()))
+        if formats.json {
+            report.json_into(json_buf);
+            std::fs::write(&json, &json_buf[..]).map_err(|e| shown(&json, e))?;
+            written.push(json.clone());
+        } else {
+            remove_stale(&json).map_err(|e| shown(&json, e))?;
+        }
+        if formats.html {
+            html::render_into(report, html_buf)
+                .map_err(|e| format!("{}: {e}", html_path.display()))?;
+            std::fs::write(&html_path, html_buf.as_bytes()).map_err(|e| shown(&html_path, e))?;
+            written.push(html_path.clone());
+        } else {
+            remove_stale(&html_path).map_err(|e| shown(&html_path, e))?;
+        }
+        Ok::<(), String>(())
     })?;
-    Ok(vec![json, html_path])
+    Ok(written)
+}
+
+/// Removes a report an earlier run left in a format not written this time.
+fn remove_stale(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 /// How many of the worst results the terminal summary shows per target.
@@ -264,14 +311,22 @@ pub const WORST_SHOWN: usize = 5;
 
 /// Evaluates every job in parallel and writes the reports. Outcomes are sorted by
 /// target, so output is the same run to run.
-pub fn run(targets: &Targets, jobs: &[Job], report_dir: &Path) -> Vec<Outcome> {
+pub fn run(targets: &Targets, jobs: &[Job], report_dir: &Path, formats: Formats) -> Vec<Outcome> {
+    // Made once; a directory that cannot be made shows as every target's write error.
+    let dir_error = std::fs::create_dir_all(report_dir)
+        .err()
+        .map(|e| format!("{}: {e}", report_dir.display()));
     let mut outcomes: Vec<Outcome> = jobs
         .par_iter()
         .filter_map(|job| {
             let target = targets.get(&job.target)?;
             let report = build_report(target, job);
             let mut exit = exit_of(&report);
-            let (written, problem) = match write_reports(&report, report_dir) {
+            let result = match &dir_error {
+                Some(e) => Err(e.clone()),
+                None => write_reports(&report, report_dir, formats),
+            };
+            let (written, problem) = match result {
                 Ok(w) => (w, None),
                 Err(e) => {
                     exit = exit.worst(Exit::Incomplete);

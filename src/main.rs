@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use cloudkestrel::apply;
 use cloudkestrel::collect::{self, Collected, Connection};
@@ -63,6 +63,41 @@ struct CollectArgs {
     verbose: u8,
 }
 
+/// Options shared by `evaluate` and `audit`: which reports, where.
+#[derive(Args)]
+struct ReportArgs {
+    /// Where <target>.html and <target>.json are written
+    #[arg(long, default_value = "reports")]
+    report_dir: PathBuf,
+    /// Which reports to write (comma-separated); a report of a format left out is
+    /// removed if an earlier run left one for the target
+    #[arg(
+        long = "format",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "html,json",
+        value_name = "FORMATS"
+    )]
+    formats: Vec<ReportFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    /// <target>.html: the report for people
+    Html,
+    /// <target>.json: the report for programs (schema_version 1)
+    Json,
+}
+
+impl ReportArgs {
+    fn formats(&self) -> evaluate::Formats {
+        evaluate::Formats {
+            json: self.formats.contains(&ReportFormat::Json),
+            html: self.formats.contains(&ReportFormat::Html),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Read each target's IAM, AWS Config and S3 state into a new snapshot
@@ -73,9 +108,8 @@ enum Command {
     Audit {
         #[command(flatten)]
         collect: CollectArgs,
-        /// Where <target>.html and <target>.json are written
-        #[arg(long, default_value = "reports")]
-        report_dir: PathBuf,
+        #[command(flatten)]
+        reports: ReportArgs,
     },
     /// Evaluate snapshots against the rules in targets.json and write reports
     #[command(after_help = EXIT_CODES)]
@@ -89,9 +123,8 @@ enum Command {
         /// Where snapshots are looked up: <DIR>/<target>/<timestamp>.sqlite
         #[arg(long, default_value = "snapshots")]
         snapshot_dir: PathBuf,
-        /// Where <target>.html and <target>.json are written
-        #[arg(long, default_value = "reports")]
-        report_dir: PathBuf,
+        #[command(flatten)]
+        reports: ReportArgs,
     },
     /// Add the AWS Config managed rules marked AddIfMissing that a target lacks
     #[command(
@@ -157,16 +190,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Collect(args) => run_collect(&args, None),
-        Command::Audit {
-            collect,
-            report_dir,
-        } => run_collect(&collect, Some(&report_dir)),
+        Command::Audit { collect, reports } => run_collect(&collect, Some(&reports)),
         Command::Evaluate {
             snapshots,
             targets,
             snapshot_dir,
-            report_dir,
-        } => run_evaluate(&snapshots, &targets, &snapshot_dir, &report_dir),
+            reports,
+        } => run_evaluate(&snapshots, &targets, &snapshot_dir, &reports),
         Command::Rules { explain } => run_rules(explain.as_deref()),
         Command::Apply {
             targets,
@@ -203,7 +233,7 @@ fn run_evaluate(
     paths: &[PathBuf],
     targets_file: &std::path::Path,
     snapshot_dir: &std::path::Path,
-    report_dir: &std::path::Path,
+    reports: &ReportArgs,
 ) -> Exit {
     let targets = match targets::load(targets_file) {
         Ok(t) => t,
@@ -217,7 +247,12 @@ fn run_evaluate(
             Err(e) => return fail(Exit::Usage, e),
         }
     };
-    let mut exit = print_outcomes(&evaluate::run(&targets, &jobs, report_dir));
+    let mut exit = print_outcomes(&evaluate::run(
+        &targets,
+        &jobs,
+        &reports.report_dir,
+        reports.formats(),
+    ));
     for u in &unreadable {
         exit = exit.worst(Exit::Incomplete);
         eprintln!("error: {}: cannot evaluate: {}", u.path.display(), u.error);
@@ -294,7 +329,7 @@ fn init_logging(quiet: bool, verbose: u8) {
         .try_init();
 }
 
-fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit {
+fn run_collect(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
     init_logging(args.quiet, args.verbose);
     let targets = match targets::load(&args.targets) {
         Ok(t) => t,
@@ -333,7 +368,7 @@ fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit
     for c in &collected {
         exit = exit.worst(print_collected(c, args.quiet));
     }
-    let Some(report_dir) = report_dir else {
+    let Some(reports) = reports else {
         return exit;
     };
     // audit: evaluate exactly the snapshots just written; a target whose snapshot
@@ -345,7 +380,12 @@ fn run_collect(args: &CollectArgs, report_dir: Option<&std::path::Path>) -> Exit
             snapshot: c.snapshot.clone(),
         })
         .collect();
-    exit.worst(print_outcomes(&evaluate::run(&targets, &jobs, report_dir)))
+    exit.worst(print_outcomes(&evaluate::run(
+        &targets,
+        &jobs,
+        &reports.report_dir,
+        reports.formats(),
+    )))
 }
 
 /// The async runtime for the commands that call AWS.

@@ -99,6 +99,54 @@ fn exit_1_when_a_result_fails_and_reports_are_written() {
 }
 
 #[test]
+fn format_chooses_the_reports_and_removes_a_stale_one() {
+    let dir = demo_dir();
+    let json = dir.path().join("reports/demo.json");
+    let html = dir.path().join("reports/demo.html");
+    let o = ck(dir.path(), &["evaluate", "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(json.is_file() && !html.exists());
+    let first = std::fs::read_to_string(&json).unwrap();
+    // Only HTML now: the JSON of the earlier run must not stay next to it.
+    let o = ck(dir.path(), &["evaluate", "--format", "html"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(html.is_file() && !json.exists());
+    // Both (also the default), and the JSON is the same whatever else was written.
+    let o = ck(dir.path(), &["evaluate", "--format", "html,json"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(html.is_file());
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), first);
+    // A wrong or empty format is a usage error that writes and removes nothing.
+    for bad in ["htm", "xml", "", "html,"] {
+        let o = ck(dir.path(), &["evaluate", "--format", bad]);
+        assert_eq!(code(&o), 2, "--format {bad:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("possible values: html, json"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(html.is_file() && json.is_file());
+    }
+    let o = ck(dir.path(), &["evaluate", "--format", "htm"]);
+    assert!(
+        stderr(&o).contains("a similar value exists: 'html'"),
+        "{}",
+        stderr(&o)
+    );
+    // A stale report that cannot be removed is a write error (exit 3), not a silent leftover.
+    std::fs::remove_file(&json).unwrap();
+    std::fs::create_dir(&json).unwrap();
+    let o = ck(dir.path(), &["evaluate", "--format", "html"]);
+    assert_eq!(code(&o), 3, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        format!("{}{}", stdout(&o), stderr(&o)).contains("cannot write the report"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
 fn exit_0_when_everything_passes() {
     let dir = demo_dir();
     // demo-website is public: drop it from a copy of the fixture to get an all-pass account.
