@@ -49,6 +49,24 @@ pub struct Metadata {
     pub regions: Vec<String>,
 }
 
+impl Metadata {
+    /// The AWS partition of the account (`aws`, `aws-us-gov`, `aws-cn`, …), from the
+    /// caller's ARN; `aws` when the snapshot has none (older fixtures) or it is not an
+    /// ARN. Used only for the ARNs CloudKestrel writes itself into reports (the
+    /// account, a bucket, a missing policy or group): verdicts never depend on it.
+    pub fn partition(&self) -> &str {
+        self.caller_arn
+            .strip_prefix("arn:")
+            .and_then(|rest| rest.split(':').next())
+            .filter(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            })
+            .unwrap_or("aws")
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Iam {
@@ -375,8 +393,9 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    pub fn arn(&self) -> String {
-        format!("arn:aws:s3:::{}", self.name)
+    /// The bucket's ARN in `partition` ([`Metadata::partition`]).
+    pub fn arn(&self, partition: &str) -> String {
+        format!("arn:{partition}:s3:::{}", self.name)
     }
 }
 
@@ -526,4 +545,39 @@ fn default_path() -> String {
 
 fn default_owner() -> String {
     "AWS".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_comes_from_the_callers_arn() {
+        let of = |caller_arn: &str| {
+            Metadata {
+                target: "t".into(),
+                account_id: "111122223333".into(),
+                caller_arn: caller_arn.into(),
+                collected_at: DateTime::<Utc>::UNIX_EPOCH,
+                tool_version: String::new(),
+                regions: Vec::new(),
+            }
+            .partition()
+            .to_string()
+        };
+        assert_eq!(of("arn:aws:sts::111122223333:assumed-role/r/s"), "aws");
+        assert_eq!(of("arn:aws-us-gov:iam::111122223333:user/a"), "aws-us-gov");
+        assert_eq!(of("arn:aws-cn:iam::111122223333:user/a"), "aws-cn");
+        // No ARN, or nothing that could be a partition: the commercial one.
+        for odd in [
+            "",
+            "AIDAEXAMPLE",
+            "arn::iam::1:user/a",
+            "arn:AWS:iam",
+            "arn:a<b>:iam",
+            "arn:",
+        ] {
+            assert_eq!(of(odd), "aws", "{odd:?}");
+        }
+    }
 }

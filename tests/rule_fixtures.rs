@@ -2,7 +2,7 @@
 //! - `account.json`: an account state (the fixture format of `snapshot import`);
 //! - `case.json`: `{"description": "...", "rule": {"Config": {...}} or {"Policy": {...}},
 //!   "expected": [{"check": "local", "resource_name": "bob", "status": "fail",
-//!   "message_contains": "optional"}]}`.
+//!   "message_contains": "optional", "resource": "optional: the exact ARN"}]}`.
 //!
 //! The account goes through the real snapshot writer and reader, then the rule is
 //! evaluated as targets.json would configure it. For every check named in `expected`,
@@ -33,6 +33,9 @@ struct Expected {
     status: String,
     #[serde(default)]
     message_contains: Option<String>,
+    /// The exact resource (ARN) the finding must carry.
+    #[serde(default)]
+    resource: Option<String>,
 }
 
 fn fixtures_root() -> PathBuf {
@@ -124,6 +127,19 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
         ));
     }
     for e in &case.expected {
+        if let Some(arn) = &e.resource {
+            let hit = findings.iter().any(|f| {
+                f.check.as_str() == e.check
+                    && *f.resource_name == *e.resource_name
+                    && *f.resource == **arn
+            });
+            if !hit {
+                problems.push(format!(
+                    "no {} finding for {} has the resource {arn:?}",
+                    e.check, e.resource_name
+                ));
+            }
+        }
         if let Some(needle) = &e.message_contains {
             let hit = findings.iter().any(|f| {
                 f.check.as_str() == e.check

@@ -84,7 +84,7 @@ fn deployed_in<'a>(region: &'a ConfigRegion, id: &str) -> Option<&'a crate::mode
 }
 
 /// How to create what AWS Config lacks in a region, in the user's words and commands.
-fn prerequisites(region: &ConfigRegion, account_id: &str) -> Option<String> {
+fn prerequisites(region: &ConfigRegion, partition: &str, account_id: &str) -> Option<String> {
     let r = &region.region;
     let mut steps = Vec::new();
     if region.recorders.is_empty() {
@@ -92,7 +92,7 @@ fn prerequisites(region: &ConfigRegion, account_id: &str) -> Option<String> {
             "create a configuration recorder (choose its IAM role and what it records), e.g.\n      \
              aws iam create-service-linked-role --aws-service-name config.amazonaws.com\n      \
              aws configservice put-configuration-recorder --region {r} --configuration-recorder \
-             name=default,roleARN=arn:aws:iam::{account_id}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig \
+             name=default,roleARN=arn:{partition}:iam::{account_id}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig \
              --recording-group allSupported=true,includeGlobalResourceTypes=true"
         ));
     }
@@ -212,7 +212,7 @@ pub fn plan(target: &Target, account: &Account) -> Plan {
         .iter()
         .filter(|r| plan.additions.iter().any(|a| a.region == r.region))
     {
-        if let Some(p) = prerequisites(r, &plan.account_id) {
+        if let Some(p) = prerequisites(r, account.metadata.partition(), &plan.account_id) {
             plan.missing_prerequisites.push(p);
         }
     }

@@ -353,7 +353,14 @@ impl<'a> Context<'a> {
     }
 
     pub fn account_arn(&self) -> String {
-        format!("arn:aws:iam::{}:root", self.account.metadata.account_id)
+        self.iam_arn("root")
+    }
+
+    /// `arn:<partition>:iam::<account id>:<resource>`: the ARN of an IAM resource of this
+    /// account that CloudKestrel names itself (one that is missing, or the account).
+    pub fn iam_arn(&self, resource: &str) -> String {
+        let m = &self.account.metadata;
+        format!("arn:{}:iam::{}:{resource}", m.partition(), m.account_id)
     }
 
     /// One `error` finding for the whole target when a needed section is missing. The

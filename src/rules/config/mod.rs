@@ -182,7 +182,10 @@ fn resolve(cx: &Context<'_>, resource_type: &str, id: &str) -> (Arc<str>, Arc<st
             .find(|p| p.policy_id.as_deref() == Some(id) || p.arn == id || p.name == id)
             .map(|p| (Arc::from(p.arn.as_str()), Arc::from(p.name.as_str())))
             .unwrap_or_else(same),
-        "AWS::S3::Bucket" => (Arc::from(format!("arn:aws:s3:::{id}")), Arc::from(id)),
+        "AWS::S3::Bucket" => (
+            Arc::from(format!("arn:{}:s3:::{id}", a.metadata.partition())),
+            Arc::from(id),
+        ),
         "AWS::::Account" => (Arc::from(cx.account_arn()), Arc::from(id)),
         _ => same(),
     }

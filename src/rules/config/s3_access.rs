@@ -208,7 +208,7 @@ pub fn bucket_finding(cx: &Context<'_>, bucket: &Bucket, access: Access) -> Find
     let finding = |status, msg: String| {
         cx.finding(
             Check::Local,
-            bucket.arn(),
+            bucket.arn(cx.account.metadata.partition()),
             bucket.name.as_str(),
             status,
             msg,

@@ -121,11 +121,10 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
 
 fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
     let name = cx.rule_name();
-    let account_id = &cx.account.metadata.account_id;
     let Some(policy) = find_policy(cx, name) else {
         return cx.finding(
             Check::PolicyDocument,
-            format!("arn:aws:iam::{account_id}:policy/{name}"),
+            cx.iam_arn(&format!("policy/{name}")),
             name,
             Status::Fail,
             format!("the account has no customer managed policy named {name}: create it from policies/{name}.json"),

@@ -139,7 +139,7 @@ impl Rule for AccountSetup {
             let Some(group) = cx.account.group(group_name) else {
                 out.push(cx.finding(
                     Check::Setup,
-                    format!("arn:aws:iam::{account_id}:group/{group_name}"),
+                    cx.iam_arn(&format!("group/{group_name}")),
                     group_name,
                     Status::Fail,
                     format!(
