@@ -95,6 +95,12 @@ fn err<T>(msg: impl Into<String>) -> Result<T, PolicyError> {
 }
 
 /// Parses a policy document as stored by IAM: either JSON or a URL-encoded JSON string.
+///
+/// A key written twice in one JSON object (two `Effect`s in a statement, two `Resource`s)
+/// is refused: the policy grammar forbids it, and a JSON parser keeps one of the two
+/// (serde_json the last) where AWS may have read the other, so any verdict drawn from
+/// it would be a guess. Collect records such a document as a problem of what it belongs
+/// to, and every check that needs it reports `error`.
 pub fn parse_document(text: &str) -> Result<Value, PolicyError> {
     let decoded = if text.trim_start().starts_with('{') {
         std::borrow::Cow::Borrowed(text)
@@ -103,7 +109,83 @@ pub fn parse_document(text: &str) -> Result<Value, PolicyError> {
             .decode_utf8()
             .map_err(|e| PolicyError(format!("not valid URL-encoded UTF-8: {e}")))?
     };
-    serde_json::from_str(&decoded).map_err(|e| PolicyError(format!("not valid JSON: {e}")))
+    let mut de = serde_json::Deserializer::from_str(&decoded);
+    let value = serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| PolicyError(format!("not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// Deserialises JSON into a [`Value`] like serde_json does, but fails on an object that
+/// holds the same key twice.
+#[derive(Clone, Copy)]
+struct UniqueKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        // Like serde_json: a number JSON can hold (never NaN or infinite when parsed).
+        Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key {key:?} appears twice in one object (the policy grammar forbids it, and which one AWS reads is not known)"
+                )));
+            }
+            let value = map.next_value_seed(self)?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 fn scalar(v: &Value, what: &str) -> Result<String, PolicyError> {
@@ -625,6 +707,27 @@ mod tests {
         )
         .is_err());
         assert!(normalize(&json!({"Statement": [], "Extra": 1})).is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        let same = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", 1, 2.5, true, null, -3], "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": false}}}]}"#;
+        // Without duplicates: exactly what serde_json makes of it, numbers included.
+        assert_eq!(
+            parse_document(same).unwrap(),
+            serde_json::from_str::<Value>(same).unwrap()
+        );
+        for twice in [
+            r#"{"Version": "2012-10-17", "Version": "2008-10-17", "Statement": []}"#,
+            r#"{"Statement": {"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}}"#,
+            r#"{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Principal": {"AWS": "1", "AWS": "*"}}]}"#,
+            "%7B%22Statement%22%3A%5B%5D%2C%22Statement%22%3A%5B%5D%7D",
+        ] {
+            let e = parse_document(twice).unwrap_err().to_string();
+            assert!(e.contains("appears twice"), "{twice}: {e}");
+        }
+        // Trailing garbage is still an error, as with serde_json::from_str.
+        assert!(parse_document(r#"{"Statement": []} x"#).is_err());
     }
 
     #[test]

@@ -301,6 +301,18 @@ fn audit_two_accounts_and_a_target_without_credentials() {
         ),
         "fail"
     );
+    // A bucket policy with "Effect" written twice: an error for that bucket, never a verdict.
+    for rule in [
+        "S3_BUCKET_PUBLIC_READ_PROHIBITED",
+        "S3_BUCKET_PUBLIC_WRITE_PROHIBITED",
+    ] {
+        assert_eq!(status_of(&m, rule, "local", &format!("{p}-twice")), "error");
+        assert!(
+            message_of(&m, rule, "local", &format!("{p}-twice")).contains("appears twice"),
+            "{}",
+            message_of(&m, rule, "local", &format!("{p}-twice"))
+        );
+    }
     // AWS Config: some rules deployed, others missing (with the apply hint).
     assert_eq!(
         status_of(&m, "IAM_USER_MFA_ENABLED", "deployed", &a1),

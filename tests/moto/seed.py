@@ -115,6 +115,12 @@ def mixed(c, account, args):
     s3.put_bucket_policy(Bucket=f"{p}-vpc-only", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:PutObject"],
          "Resource": f"arn:aws:s3:::{p}-vpc-only/*", "Condition": {"StringEquals": {"aws:SourceVpc": "vpc-0a1b2c3d"}}}]}))
+    # A policy with a key written twice (S3 stores the text as given): which "Effect" AWS
+    # reads is not known, so CloudKestrel must report an error for this bucket, not a verdict.
+    s3.create_bucket(Bucket=f"{p}-twice")
+    s3.put_bucket_policy(Bucket=f"{p}-twice", Policy='{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", '
+                         '"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", '
+                         f'"Resource": "arn:aws:s3:::{p}-twice/*"}}]}}')
     eu = c("s3", "eu-west-1")
     eu.create_bucket(Bucket=f"{p}-eu-dropbox", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     owner = eu.get_bucket_acl(Bucket=f"{p}-eu-dropbox")["Owner"]
