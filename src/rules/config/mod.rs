@@ -1,7 +1,6 @@
 //! The eight AWS Config managed rules. Each produces three kinds of result:
 //! - `deployed`: AWS Config has a rule with this SourceIdentifier and a recorder that
-//!   is recording, and, for a rule that runs only when a resource changes, records that
-//!   resource type (shared, here; see [`coverage`]);
+//!   is recording (shared, here);
 //! - `aws-config`: AWS Config's own recorded verdicts per resource (shared, here);
 //! - `local`: the same verdict computed by CloudKestrel from IAM and S3 data (one file
 //!   per rule), so an account without AWS Config is still audited.
@@ -65,25 +64,11 @@ fn deployed(cx: &Context<'_>) -> Finding {
     let mut ok_regions = Vec::new();
     let mut gaps = Vec::new();
     let mut drift = Vec::new();
-    let mut unsure = Vec::new();
     for region in regions {
         let rules: Vec<&ConfigRule> = deployed_rules(cx, region).collect();
         let recording = region.recorders.iter().any(|r| r.recording);
         match (rules.is_empty(), recording) {
-            (false, true) => match coverage(meta.trigger, region) {
-                Coverage::Recorded => ok_regions.push(region.region.as_str()),
-                Coverage::Unknown(types) => {
-                    ok_regions.push(region.region.as_str());
-                    unsure.push(format!(
-                        "{}: the recorder records a chosen list of resource types, which CloudKestrel does not read; AWS Config evaluates this rule only when a {types} changes, so that type must be on the list",
-                        region.region
-                    ));
-                }
-                Coverage::NotRecorded(types) => gaps.push(format!(
-                    "{}: the rule exists and the recorder is recording, but not {types} (includeGlobalResourceTypes is off), and AWS Config evaluates this rule only when such a resource changes",
-                    region.region
-                )),
-            },
+            (false, true) => ok_regions.push(region.region.as_str()),
             (true, _) => gaps.push(format!(
                 "{}: no rule with SourceIdentifier {id}",
                 region.region
@@ -139,7 +124,6 @@ fn deployed(cx: &Context<'_>) -> Finding {
                 .push_str(" (AWS Config has recorded no evaluation results for it yet: only CloudKestrel's local verdicts are shown)");
             f.note = true;
         }
-        drift.extend(unsure);
         if !drift.is_empty() {
             f.message
                 .push_str(&format!(" (note: {})", drift.join("; ")));
@@ -175,37 +159,6 @@ fn deployed(cx: &Context<'_>) -> Finding {
     );
     f.details = gaps;
     f
-}
-
-/// Whether a region's recording recorders record what a rule needs.
-enum Coverage {
-    /// Recorded, or the rule does not need it (it also runs on a schedule).
-    Recorded,
-    /// The recorder records a chosen list of types (not collected): maybe.
-    Unknown(String),
-    /// Every resource type is recorded except the global IAM ones, which the rule needs.
-    NotRecorded(String),
-}
-
-/// A rule that runs only when a resource changes (`Trigger::Changes`) is evaluated by
-/// AWS Config only for resources the recorder records. A recorder with `allSupported`
-/// records every regional type, and the global IAM types (`AWS::IAM::*`) only with
-/// `includeGlobalResourceTypes`; one without `allSupported` records a list of types
-/// that collect does not read. Periodic rules, and rules that are both (the S3 ones),
-/// run on their schedule whatever is recorded.
-fn coverage(trigger: crate::rules::Trigger, region: &ConfigRegion) -> Coverage {
-    let crate::rules::Trigger::Changes(types) = trigger else {
-        return Coverage::Recorded;
-    };
-    let global = types.iter().any(|t| t.starts_with("AWS::IAM::"));
-    let recording = || region.recorders.iter().filter(|r| r.recording);
-    if recording().any(|r| r.all_supported && (r.include_global_resource_types || !global)) {
-        Coverage::Recorded
-    } else if recording().any(|r| !r.all_supported) {
-        Coverage::Unknown(types.join(" or "))
-    } else {
-        Coverage::NotRecorded(types.join(" or "))
-    }
 }
 
 /// (ARN, name) of the resource an AWS Config result is about.
