@@ -259,7 +259,10 @@ fn exit_of(report: &TargetReport) -> Exit {
     }
 }
 
-/// Writes `<report_dir>/<target>.json` and `.html`.
+/// Writes the reports `formats` asks for, `<report_dir>/<target>.json` and `.html`,
+/// then removes this target's report of a format not asked for. If anything fails, the
+/// target's reports are removed (as far as possible) before the error is returned: a
+/// report directory holds this run's reports or none, never one beside an earlier one.
 fn write_reports(
     report: &TargetReport,
     report_dir: &Path,
@@ -274,28 +277,37 @@ fn write_reports(
     }
     let json = report_dir.join(format!("{}.json", report.target));
     let html_path = report_dir.join(format!("{}.html", report.target));
-    let shown = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    let shown = |p: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
     let mut written = Vec::with_capacity(2);
-    BUFFERS.with(|buffers| {
+    let result = BUFFERS.with(|buffers| {
         let (json_buf, html_buf) = &mut *buffers.borrow_mut();
         if formats.json {
             report.json_into(json_buf);
-            std::fs::write(&json, &json_buf[..]).map_err(|e| shown(&json, e))?;
+            std::fs::write(&json, &json_buf[..]).map_err(|e| shown(&json, &e))?;
             written.push(json.clone());
-        } else {
-            remove_stale(&json).map_err(|e| shown(&json, e))?;
         }
         if formats.html {
-            html::render_into(report, html_buf)
-                .map_err(|e| format!("{}: {e}", html_path.display()))?;
-            std::fs::write(&html_path, html_buf.as_bytes()).map_err(|e| shown(&html_path, e))?;
+            html::render_into(report, html_buf).map_err(|e| shown(&html_path, &e))?;
+            std::fs::write(&html_path, html_buf.as_bytes()).map_err(|e| shown(&html_path, &e))?;
             written.push(html_path.clone());
-        } else {
-            remove_stale(&html_path).map_err(|e| shown(&html_path, e))?;
+        }
+        for (wanted, path) in [(formats.json, &json), (formats.html, &html_path)] {
+            if !wanted {
+                remove_stale(path).map_err(|e| shown(path, &e))?;
+            }
         }
         Ok::<(), String>(())
-    })?;
-    Ok(written)
+    });
+    match result {
+        Ok(()) => Ok(written),
+        Err(e) => {
+            // Best effort: what cannot be removed here is named in the error already
+            // or was never written.
+            let _ = remove_stale(&json);
+            let _ = remove_stale(&html_path);
+            Err(e)
+        }
+    }
 }
 
 /// Removes a report an earlier run left in a format not written this time.

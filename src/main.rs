@@ -283,6 +283,7 @@ fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
             o.written
                 .iter()
                 .find(|p| p.extension().is_some_and(|x| x == "html"))
+                .or_else(|| o.written.first())
                 .map(|p| format!("  → {}", p.display()))
                 .unwrap_or_default()
         );

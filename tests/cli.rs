@@ -106,17 +106,32 @@ fn format_chooses_the_reports_and_removes_a_stale_one() {
     let o = ck(dir.path(), &["evaluate", "--format", "json"]);
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     assert!(json.is_file() && !html.exists());
+    assert!(stdout(&o).contains("demo.json"), "{}", stdout(&o));
     let first = std::fs::read_to_string(&json).unwrap();
     // Only HTML now: the JSON of the earlier run must not stay next to it.
     let o = ck(dir.path(), &["evaluate", "--format", "html"]);
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     assert!(html.is_file() && !json.exists());
-    // Both (also the default), and the JSON is the same whatever else was written.
-    let o = ck(dir.path(), &["evaluate", "--format", "html,json"]);
+    // Both by default, and the JSON is the same whatever else was written.
+    let o = ck(dir.path(), &["evaluate"]);
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     assert!(html.is_file());
     assert_eq!(std::fs::read_to_string(&json).unwrap(), first);
+    // Repeated and comma-separated formats add up; a format named twice counts once.
+    for args in [
+        &["--format", "json", "--format", "html"][..],
+        &["--format", "json,html,json"][..],
+    ] {
+        std::fs::remove_file(&html).unwrap();
+        let o = ck(dir.path(), &[&["evaluate"][..], args].concat());
+        assert_eq!(code(&o), 1, "{args:?}: {}", stderr(&o));
+        assert!(html.is_file() && json.is_file(), "{args:?}");
+    }
     // A wrong or empty format is a usage error that writes and removes nothing.
+    let before = (
+        std::fs::read(&html).unwrap(),
+        std::fs::metadata(&json).unwrap().modified().unwrap(),
+    );
     for bad in ["htm", "xml", "", "html,"] {
         let o = ck(dir.path(), &["evaluate", "--format", bad]);
         assert_eq!(code(&o), 2, "--format {bad:?}: {}", stderr(&o));
@@ -125,7 +140,11 @@ fn format_chooses_the_reports_and_removes_a_stale_one() {
             "{}",
             stderr(&o)
         );
-        assert!(html.is_file() && json.is_file());
+        assert_eq!(std::fs::read(&html).unwrap(), before.0);
+        assert_eq!(
+            std::fs::metadata(&json).unwrap().modified().unwrap(),
+            before.1
+        );
     }
     let o = ck(dir.path(), &["evaluate", "--format", "htm"]);
     assert!(
@@ -133,7 +152,8 @@ fn format_chooses_the_reports_and_removes_a_stale_one() {
         "{}",
         stderr(&o)
     );
-    // A stale report that cannot be removed is a write error (exit 3), not a silent leftover.
+    // A stale report that cannot be removed is a write error (exit 3), not a silent
+    // leftover, and the new HTML does not stay beside it either.
     std::fs::remove_file(&json).unwrap();
     std::fs::create_dir(&json).unwrap();
     let o = ck(dir.path(), &["evaluate", "--format", "html"]);
@@ -144,6 +164,7 @@ fn format_chooses_the_reports_and_removes_a_stale_one() {
         stdout(&o),
         stderr(&o)
     );
+    assert!(!html.exists());
 }
 
 #[test]
