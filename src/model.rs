@@ -51,9 +51,12 @@ pub struct Metadata {
 
 impl Metadata {
     /// The AWS partition of the account (`aws`, `aws-us-gov`, `aws-cn`, …), from the
-    /// caller's ARN; `aws` when the snapshot has none (older fixtures) or it is not an
-    /// ARN. Used only for the ARNs CloudKestrel writes itself into reports (the
-    /// account, a bucket, a missing policy or group): verdicts never depend on it.
+    /// caller's ARN; `aws` when the snapshot has none (STS failed, older fixtures) or
+    /// it is not an ARN. It names the resources CloudKestrel builds ARNs for itself (the
+    /// account, a bucket, a missing policy or group, apply's example recorder role; the
+    /// local and AWS Config results of one resource must agree on it to be paired), and
+    /// the Policy rules' templates are compared in it (`policies/*.json` are written
+    /// with `arn:aws:`).
     pub fn partition(&self) -> &str {
         self.caller_arn
             .strip_prefix("arn:")
@@ -246,7 +249,7 @@ pub struct AccessKeySlot {
 #[serde(deny_unknown_fields)]
 pub struct VirtualMfaDevice {
     pub serial_number: String,
-    /// ARN of the user the device is assigned to (root: `arn:aws:iam::<id>:root`).
+    /// ARN of the user the device is assigned to (root: `arn:<partition>:iam::<id>:root`).
     #[serde(default)]
     pub user_arn: Option<String>,
     #[serde(default)]

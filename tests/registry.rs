@@ -75,7 +75,7 @@ fn shipped_policies_are_valid_iam_json() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     for name in ["Force_MFA", "User_Source_IP_Restrictions", "Config_Write"] {
         let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
-        let doc = rules::policy::render(&text, &["192.0.2.1".to_string()]).unwrap();
+        let doc = rules::policy::render(&text, &["192.0.2.1".to_string()], "aws").unwrap();
         assert_eq!(doc["Version"], "2012-10-17", "{name}");
         let p = normalize(&doc).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!p.statements.is_empty());
@@ -88,11 +88,20 @@ fn shipped_policies_are_valid_iam_json() {
     let ip = std::fs::read_to_string(dir.join("User_Source_IP_Restrictions.json")).unwrap();
     assert!(ip.contains("\"aws:SourceIp\": \"PARAM_1_SOURCE_IP\""));
     let rendered =
-        rules::policy::render(&ip, &["192.0.2.1".into(), "198.51.100.0/24".into()]).unwrap();
+        rules::policy::render(&ip, &["192.0.2.1".into(), "198.51.100.0/24".into()], "aws").unwrap();
     assert_eq!(
         rendered["Statement"][0]["Condition"]["NotIpAddress"]["aws:SourceIp"],
         serde_json::json!(["192.0.2.1", "198.51.100.0/24"])
     );
+    // In another partition every ARN of the template moves there; nothing else changes.
+    let mfa = std::fs::read_to_string(dir.join("Force_MFA.json")).unwrap();
+    let aws = rules::policy::render(&mfa, &[], "aws").unwrap().to_string();
+    let cn = rules::policy::render(&mfa, &[], "aws-cn")
+        .unwrap()
+        .to_string();
+    assert!(aws.contains("\"arn:aws:iam::*:user/${aws:username}\""));
+    assert!(!cn.contains("arn:aws:") && cn.contains("\"arn:aws-cn:iam::*:user/${aws:username}\""));
+    assert_eq!(cn.replace("arn:aws-cn:", "arn:aws:"), aws);
 }
 
 #[test]

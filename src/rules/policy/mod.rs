@@ -14,20 +14,28 @@ use crate::targets::SOURCE_IP_PARAM;
 pub const NEEDS: &[Section] = &[Section::IamAuthorization];
 
 /// Our policy for this target: the template with every `"PARAM_1_SOURCE_IP"` string
-/// replaced by the target's list of source IPs.
-pub fn render(template: &str, source_ips: &[String]) -> Result<Value, String> {
-    fn walk(v: &mut Value, ips: &[String]) {
+/// replaced by the target's list of source IPs, and every ARN (`arn:aws:…`) moved to
+/// the account's partition (`arn:aws-us-gov:…` in GovCloud, `arn:aws-cn:…` in China:
+/// the templates are written for the commercial one, where a copy of them would match
+/// no resource in another partition).
+pub fn render(template: &str, source_ips: &[String], partition: &str) -> Result<Value, String> {
+    fn walk(v: &mut Value, ips: &[String], partition: &str) {
         match v {
             Value::String(s) if s == SOURCE_IP_PARAM => {
                 *v = Value::Array(ips.iter().cloned().map(Value::String).collect())
             }
-            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, ips)),
-            Value::Object(m) => m.values_mut().for_each(|x| walk(x, ips)),
+            Value::String(s) if partition != "aws" => {
+                if let Some(rest) = s.strip_prefix("arn:aws:") {
+                    *s = format!("arn:{partition}:{rest}");
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, ips, partition)),
+            Value::Object(m) => m.values_mut().for_each(|x| walk(x, ips, partition)),
             _ => {}
         }
     }
-    let mut doc: Value = serde_json::from_str(template).map_err(|e| e.to_string())?;
-    walk(&mut doc, source_ips);
+    let mut doc = crate::policy::parse_document(template).map_err(|e| e.to_string())?;
+    walk(&mut doc, source_ips, partition);
     Ok(doc)
 }
 
@@ -139,9 +147,13 @@ fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
             msg,
         )
     };
-    let expected = match render(template, &cx.spec.source_ips)
-        .map_err(|e| e.to_string())
-        .and_then(|d| normalize(&d).map_err(|e| e.to_string()))
+    let expected = match render(
+        template,
+        &cx.spec.source_ips,
+        cx.account.metadata.partition(),
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|d| normalize(&d).map_err(|e| e.to_string()))
     {
         Ok(p) => p,
         Err(e) => {
