@@ -112,7 +112,11 @@ pub fn parse_document(text: &str) -> Result<Value, PolicyError> {
     let mut de = serde_json::Deserializer::from_str(&decoded);
     let value = serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut de)
         .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| PolicyError(format!("not valid JSON: {e}")))?;
+        .map_err(|e| match e.classify() {
+            // Only UniqueKeys raises data errors here: valid JSON, invalid policy.
+            serde_json::error::Category::Data => PolicyError(e.to_string()),
+            _ => PolicyError(format!("not valid JSON: {e}")),
+        })?;
     Ok(value)
 }
 
@@ -728,6 +732,28 @@ mod tests {
         }
         // Trailing garbage is still an error, as with serde_json::from_str.
         assert!(parse_document(r#"{"Statement": []} x"#).is_err());
+        // Keys are compared as JSON reads them (escapes undone), in condition blocks too.
+        for twice in [
+            r#"{"Statement": {"\u0045ffect": "Allow", "Effect": "Deny"}}"#,
+            r#"{"Statement": {"Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24", "aws:SourceIp": "0.0.0.0/0"}}}}"#,
+        ] {
+            let e = parse_document(twice).unwrap_err().to_string();
+            assert!(
+                e.contains("appears twice") && !e.contains("not valid JSON"),
+                "{e}"
+            );
+        }
+        // Numbers and nesting as serde_json: the same values, the same errors.
+        for text in [
+            "[18446744073709551615, 18446744073709551616, -9223372036854775808, -0, 1e-7, 0.1]",
+            "[1e400]",
+            &format!("{}{}", "[".repeat(200), "]".repeat(200)),
+            &format!("{}{}", "[".repeat(100), "]".repeat(100)),
+        ] {
+            let ours = parse_document(text).map_err(|_| ());
+            let theirs = serde_json::from_str::<Value>(text).map_err(|_| ());
+            assert_eq!(ours, theirs, "{}", &text[..text.len().min(60)]);
+        }
     }
 
     #[test]
