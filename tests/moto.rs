@@ -464,7 +464,16 @@ fn an_unreachable_endpoint_fails_closed() {
     let url = format!("http://127.0.0.1:{port}");
     let out = ck(
         dir.path(),
-        &["audit", "--endpoint-url", &url, "--max-attempts", "1"],
+        // --format reaches audit's evaluation too: only the JSON report.
+        &[
+            "audit",
+            "--endpoint-url",
+            &url,
+            "--max-attempts",
+            "1",
+            "--format",
+            "json",
+        ],
         &[("K", "AKIAEXAMPLEEXAMPLE"), ("S", "secret")],
     );
     assert_eq!(
@@ -474,6 +483,7 @@ fn an_unreachable_endpoint_fails_closed() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r = report(dir.path(), "t");
+    assert!(!dir.path().join("reports/t.html").exists());
     assert_eq!(r["summary"]["pass"], 0);
     assert_eq!(r["problems"][0]["section"], "identity");
     assert_eq!(r["problems"][0]["error_code"], "ConnectionFailure");
