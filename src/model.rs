@@ -398,8 +398,14 @@ pub struct Bucket {
 impl Bucket {
     /// The bucket's ARN in `partition` ([`Metadata::partition`]).
     pub fn arn(&self, partition: &str) -> String {
-        format!("arn:{partition}:s3:::{}", self.name)
+        bucket_arn(partition, &self.name)
     }
+}
+
+/// The ARN of the bucket `name` in `partition`. The local S3 checks and AWS Config's
+/// results both name buckets with it: their results are paired by ARN.
+pub fn bucket_arn(partition: &str, name: &str) -> String {
+    format!("arn:{partition}:s3:::{name}")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

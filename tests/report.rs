@@ -108,7 +108,7 @@ fn html_escapes_everything_from_the_account() {
     report.results[0]
         .message
         .push_str(" </td></table><script>alert(2)</script>");
-    let page = html::render(&report);
+    let page = html::render(&report).unwrap();
     assert!(
         !page.contains("<script>alert"),
         "unescaped script in the report"
@@ -138,7 +138,7 @@ fn html_escapes_everything_from_the_account() {
 
 #[test]
 fn html_report_shows_policy_differences_and_rule_docs() {
-    let page = html::render(&demo_report());
+    let page = html::render(&demo_report()).unwrap();
     assert!(
         page.contains("changed statement"),
         "the policy diff is missing"

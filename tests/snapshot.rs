@@ -91,6 +91,13 @@ fn unsealed(bytes: &[u8]) -> Vec<u8> {
     bytes[..bytes.len() - seal::LEN].to_vec()
 }
 
+/// The demo account written as a snapshot at `path`, and that file's bytes without
+/// their seal (to edit and write back).
+fn demo_unsealed(path: &Path) -> Vec<u8> {
+    snapshot::write(path, &demo()).unwrap();
+    unsealed(&std::fs::read(path).unwrap())
+}
+
 fn sealed(mut content: Vec<u8>) -> Vec<u8> {
     let s = seal::seal(&content);
     content.extend_from_slice(&s);
@@ -101,8 +108,7 @@ fn sealed(mut content: Vec<u8>) -> Vec<u8> {
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("new.sqlite");
-    snapshot::write(&path, &demo()).unwrap();
-    let mut content = unsealed(&std::fs::read(&path).unwrap());
+    let mut content = demo_unsealed(&path);
     set_user_version(&mut content, 99);
     // Sealed (as a later release would) and not: the version is what is reported.
     for bytes in [sealed(content.clone()), content] {
@@ -291,9 +297,7 @@ fn a_damaged_page_never_reads_as_different_data() {
 #[test]
 fn orphan_policies_and_memberships_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("good.sqlite");
-    snapshot::write(&good, &demo()).unwrap();
-    let mut v3 = unsealed(&std::fs::read(&good).unwrap());
+    let mut v3 = demo_unsealed(&dir.path().join("good.sqlite"));
     set_user_version(&mut v3, 3);
     for (what, sql) in [
         (

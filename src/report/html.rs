@@ -157,13 +157,11 @@ fn anchor(rule: &str) -> String {
     )
 }
 
-/// Renders the report of one target.
-pub fn render(report: &TargetReport) -> String {
+/// Renders the report of one target (see [`render_into`]).
+pub fn render(report: &TargetReport) -> Result<String, String> {
     let mut out = String::new();
-    match render_into(report, &mut out) {
-        Ok(()) => out,
-        Err(e) => format!("<!DOCTYPE html><p>report rendering failed: {e}</p>"),
-    }
+    render_into(report, &mut out)?;
+    Ok(out)
 }
 
 /// Renders the report of one target into `out` (cleared first), so that a caller

@@ -183,7 +183,7 @@ fn resolve(cx: &Context<'_>, resource_type: &str, id: &str) -> (Arc<str>, Arc<st
             .map(|p| (Arc::from(p.arn.as_str()), Arc::from(p.name.as_str())))
             .unwrap_or_else(same),
         "AWS::S3::Bucket" => (
-            Arc::from(format!("arn:{}:s3:::{id}", a.metadata.partition())),
+            Arc::from(crate::model::bucket_arn(a.metadata.partition(), id)),
             Arc::from(id),
         ),
         "AWS::::Account" => (Arc::from(cx.account_arn()), Arc::from(id)),

@@ -152,7 +152,6 @@ fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
         &cx.spec.source_ips,
         cx.account.metadata.partition(),
     )
-    .map_err(|e| e.to_string())
     .and_then(|d| normalize(&d).map_err(|e| e.to_string()))
     {
         Ok(p) => p,
