@@ -23,6 +23,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
+use super::answers::{AnswerCheck, Protocol};
 use crate::model::{Problem, Section};
 use crate::targets::Target;
 
@@ -95,12 +96,18 @@ impl Intercept for CountingInterceptor {
 #[error("{0}")]
 pub struct CredentialsError(pub String);
 
-/// The SDK configuration for a target, in its home region.
+/// The SDK configuration for a target, in its home region, and what setting it up
+/// could not do: a missing environment variable (a `CredentialsError`), or a role that
+/// could not be assumed (the `sts:AssumeRole` problem). The role is assumed here, once,
+/// with a client that counts and checks its answers like every other (`counter`): the
+/// SDK's own role provider would call STS with a client of its own, uncounted and
+/// unchecked.
 pub async fn sdk_config(
     target: &Target,
     conn: &Connection,
     region: &str,
-) -> Result<SdkConfig, CredentialsError> {
+    counter: &ApiCounter,
+) -> Result<SdkConfig, Problem> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .retry_config(RetryConfig::standard().with_max_attempts(conn.max_attempts.max(1)))
@@ -122,10 +129,10 @@ pub async fn sdk_config(
                 .ok()
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| {
-                    CredentialsError(format!(
+                    crate::collect::missing_credentials(CredentialsError(format!(
                         "environment variable {name} (Credentials of target {}) is not set",
                         target.name
-                    ))
+                    )))
                 })
         };
         let key = var(&c.access_key_id_var)?;
@@ -137,19 +144,98 @@ pub async fn sdk_config(
     let Some(role_arn) = &target.role_arn else {
         return Ok(base);
     };
-    let mut assume = aws_config::sts::AssumeRoleProvider::builder(role_arn)
-        .session_name("cloudkestrel")
-        .region(Region::new(region.to_string()));
-    if let Some(id) = &target.external_id {
-        assume = assume.external_id(id);
-    }
-    let provider = assume.configure(&base).build().await;
+    let role = AssumedRole {
+        sts: sts_client(&base, counter),
+        role_arn: role_arn.clone(),
+        external_id: target.external_id.clone(),
+        primed: Mutex::new(None),
+    };
+    let first = role.assume().await?;
+    *role.primed.lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
     Ok(base
         .into_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-        )
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role))
         .build())
+}
+
+/// Credentials of a role, from `sts:AssumeRole` with a counted and checked client.
+/// The SDK's identity cache asks again shortly before they expire.
+#[derive(Debug)]
+struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    external_id: Option<String>,
+    /// The credentials `sdk_config` obtained, handed out first (not asked for twice).
+    primed: Mutex<Option<Credentials>>,
+}
+
+impl AssumedRole {
+    const OPERATION: &'static str = "sts:AssumeRole";
+
+    async fn assume(&self) -> Result<Credentials, Problem> {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name("cloudkestrel")
+            .set_external_id(self.external_id.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                let mut p = problem(Section::Identity, Self::OPERATION, &e);
+                p.message = format!("cannot assume {}: {}", self.role_arn, p.message);
+                p
+            })?;
+        let malformed_answer = |what: &str| {
+            malformed(
+                Section::Identity,
+                Self::OPERATION,
+                format!("the answer for {} has no {what}", self.role_arn),
+            )
+        };
+        let c = out
+            .credentials()
+            .ok_or_else(|| malformed_answer("Credentials"))?;
+        let expiry = std::time::SystemTime::try_from(*c.expiration())
+            .map_err(|_| malformed_answer("valid Expiration"))?;
+        for (what, value) in [
+            ("AccessKeyId", c.access_key_id()),
+            ("SecretAccessKey", c.secret_access_key()),
+            ("SessionToken", c.session_token()),
+        ] {
+            if value.is_empty() {
+                return Err(malformed_answer(what));
+            }
+        }
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            Some(expiry),
+            "sts:AssumeRole",
+        ))
+    }
+}
+
+impl aws_credential_types::provider::ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            let primed = self.primed.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match primed {
+                Some(c) => Ok(c),
+                None => self.assume().await.map_err(|p| {
+                    aws_credential_types::provider::error::CredentialsError::provider_error(
+                        p.to_string(),
+                    )
+                }),
+            }
+        })
+    }
 }
 
 /// A problem from an SDK error: the AWS error code where there is one, otherwise what
@@ -271,7 +357,18 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedS3ControlEndp
     }
 }
 
-/// Every service client a collection needs, each counting its requests.
+/// The STS client of a target: counted and its answers checked.
+fn sts_client(sdk: &SdkConfig, counter: &ApiCounter) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .interceptor(counter.for_service("sts"))
+            .interceptor(AnswerCheck::new(Protocol::Xml))
+            .build(),
+    )
+}
+
+/// Every service client a collection needs, each counting its requests and checking
+/// that every answer is complete ([`AnswerCheck`]).
 #[derive(Clone)]
 pub struct Clients {
     pub sdk: SdkConfig,
@@ -283,20 +380,19 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(sdk: SdkConfig, endpoint_url: Option<String>) -> Self {
-        let counter = ApiCounter::default();
-        let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(&sdk)
-                .interceptor(counter.for_service("sts"))
-                .build(),
-        );
+    /// The clients of one target, counting into `counter` (the one `sdk_config` used,
+    /// so that an `sts:AssumeRole` call is counted with the rest).
+    pub fn new(sdk: SdkConfig, endpoint_url: Option<String>, counter: ApiCounter) -> Self {
+        let sts = sts_client(&sdk, &counter);
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&sdk)
                 .interceptor(counter.for_service("iam"))
+                .interceptor(AnswerCheck::new(Protocol::Xml))
                 .build(),
         );
         let mut s3c = aws_sdk_s3control::config::Builder::from(&sdk)
-            .interceptor(counter.for_service("s3control"));
+            .interceptor(counter.for_service("s3control"))
+            .interceptor(AnswerCheck::new(Protocol::Xml));
         if let Some(url) = &endpoint_url {
             s3c = s3c.endpoint_resolver(FixedS3ControlEndpoint(url.clone()));
         }
@@ -316,6 +412,7 @@ impl Clients {
             aws_sdk_config::config::Builder::from(&self.sdk)
                 .region(Region::new(region.to_string()))
                 .interceptor(self.counter.for_service("config"))
+                .interceptor(AnswerCheck::new(Protocol::Json))
                 .build(),
         )
     }
@@ -327,7 +424,40 @@ impl Clients {
                 .region(Region::new(region.to_string()))
                 .force_path_style(self.endpoint_url.is_some())
                 .interceptor(self.counter.for_service("s3"))
+                .interceptor(AnswerCheck::new(Protocol::Xml))
                 .build(),
         )
+    }
+}
+
+/// How a paginated list must end, checked page by page: the SDK's paginators stop
+/// quietly when a page repeats the previous page's marker, and IAM's ignore
+/// `IsTruncated`, so a list could otherwise end early without an error.
+#[derive(Debug, Default)]
+pub struct PageTrail {
+    last: Option<String>,
+}
+
+impl PageTrail {
+    /// IAM: `IsTruncated` says whether another page follows, and the `Marker` to ask
+    /// for it is given exactly then.
+    pub fn truncated(&mut self, is_truncated: bool, marker: Option<&str>) -> Result<(), String> {
+        let marker = marker.filter(|m| !m.is_empty());
+        match (is_truncated, marker) {
+            (true, None) => Err("the answer says the list goes on (IsTruncated) but gives no Marker for the next page".into()),
+            (false, Some(_)) => Err("the answer says the list is complete (IsTruncated false) but gives a Marker for a next page".into()),
+            (_, m) => self.token(m),
+        }
+    }
+
+    /// S3, AWS Config, Organizations: a token means another page; the same token twice
+    /// would end the SDK's paginator without a word.
+    pub fn token(&mut self, token: Option<&str>) -> Result<(), String> {
+        let token = token.filter(|t| !t.is_empty());
+        if token.is_some() && token == self.last.as_deref() {
+            return Err("the answer gives the same pagination token as the page before: the list would end early".into());
+        }
+        self.last = token.map(str::to_string);
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@
 // and request, never on a hot path.
 #![allow(clippy::result_large_err)]
 
+pub mod answers;
 pub mod aws;
 pub mod config;
 pub mod iam;
@@ -89,14 +90,16 @@ pub async fn connect(target: &Target, conn: &Connection) -> (Account, Option<Cli
         problems: Vec::new(),
         api_calls: Default::default(),
     };
-    let sdk = match aws::sdk_config(target, conn, &home).await {
+    let counter = aws::ApiCounter::default();
+    let sdk = match aws::sdk_config(target, conn, &home, &counter).await {
         Ok(s) => s,
-        Err(e) => {
-            account.problems.push(missing_credentials(e));
+        Err(p) => {
+            account.problems.push(p);
+            account.api_calls = counter.snapshot();
             return (account, None);
         }
     };
-    let clients = Clients::new(sdk, conn.endpoint_url.clone());
+    let clients = Clients::new(sdk, conn.endpoint_url.clone(), counter);
     match iam::collect_identity(&clients.sts).await {
         Ok((id, arn)) => {
             account.metadata.account_id = id;
