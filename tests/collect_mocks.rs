@@ -82,6 +82,16 @@ mod gaad {
     };
     use aws_sdk_iam::types::{ManagedPolicyDetail, PolicyVersion, UserDetail};
 
+    /// A page as IAM writes one: all four lists (empty ones included), the last page.
+    fn page() -> aws_sdk_iam::operation::get_account_authorization_details::builders::GetAccountAuthorizationDetailsOutputBuilder{
+        O::builder()
+            .set_user_detail_list(Some(Vec::new()))
+            .set_group_detail_list(Some(Vec::new()))
+            .set_role_detail_list(Some(Vec::new()))
+            .set_policies(Some(Vec::new()))
+            .is_truncated(false)
+    }
+
     fn user(name: &str) -> UserDetail {
         UserDetail::builder()
             .user_name(name)
@@ -109,14 +119,14 @@ mod gaad {
         let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
             .sequence()
             .output(|| {
-                O::builder()
+                page()
                     .user_detail_list(user("alice"))
                     .is_truncated(true)
                     .marker("m1")
                     .build()
             })
             .output(move || {
-                O::builder()
+                page()
                     .user_detail_list(user("bob"))
                     .policies(policy.clone())
                     .is_truncated(false)
@@ -148,7 +158,7 @@ mod gaad {
         let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
             .sequence()
             .output(|| {
-                O::builder()
+                page()
                     .user_detail_list(user("alice"))
                     .is_truncated(true)
                     .marker("m1")
@@ -195,7 +205,7 @@ mod gaad {
         // A policy document that is not JSON.
         let rule =
             mock!(aws_sdk_iam::Client::get_account_authorization_details).then_output(|| {
-                O::builder()
+                page()
                     .policies(
                         ManagedPolicyDetail::builder()
                             .arn("arn:aws:iam::111122223333:policy/x")
@@ -243,7 +253,7 @@ mod gaad {
             ("user without name", no_name),
         ] {
             let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
-                .then_output(move || O::builder().user_detail_list(user.clone()).build());
+                .then_output(move || page().user_detail_list(user.clone()).build());
             let client = mock_client!(aws_sdk_iam, [&rule]);
             let p = iam::collect_authorization_details(&client)
                 .await
@@ -281,6 +291,8 @@ bob,arn:aws:iam::111122223333:user/bob,2025-01-01T00:00:00+00:00,true,no_informa
         let get = mock!(aws_sdk_iam::Client::get_credential_report).then_output(|| {
             Get::builder()
                 .content(aws_smithy_types::Blob::new(REPORT))
+                .report_format(aws_sdk_iam::types::ReportFormatType::TextCsv)
+                .generated_time(aws_smithy_types::DateTime::from_secs(1_700_000_000))
                 .build()
         });
         let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&generate, &get]);
@@ -428,6 +440,7 @@ mod aws_config_region {
                                     .build()
                                     .unwrap(),
                             )
+                            .config_rule_state(ConfigRuleState::Active)
                             .build(),
                     )
                     .config_rules(
@@ -440,6 +453,7 @@ mod aws_config_region {
                                     .build()
                                     .unwrap(),
                             )
+                            .config_rule_state(ConfigRuleState::Active)
                             .build(),
                     )
                     .build()
@@ -635,6 +649,7 @@ mod s3_buckets {
             } else {
                 MockResponse::Output(
                     GetBucketAclOutput::builder()
+                        .owner(aws_sdk_s3::types::Owner::builder().id("owner-id").build())
                         .grants(
                             Grant::builder()
                                 .grantee(all_users())

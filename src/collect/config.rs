@@ -3,12 +3,99 @@
 
 use aws_sdk_config::types::ComplianceType;
 
-use super::aws::{problem, required, to_chrono};
+use super::aws::{malformed, problem, required, to_chrono, PageTrail};
 use crate::model::{
     ComplianceResult, ConfigRecorder, ConfigRegion, ConfigRule, DeliveryChannel, Problem, Section,
 };
 
 const OP_COMPLIANCE: &str = "config:GetComplianceDetailsByConfigRule";
+const OP_RECORDERS: &str = "config:DescribeConfigurationRecorders";
+const OP_STATUS: &str = "config:DescribeConfigurationRecorderStatus";
+const OP_CHANNELS: &str = "config:DescribeDeliveryChannels";
+const OP_RULES: &str = "config:DescribeConfigRules";
+
+/// The recorders of a region with their status. A recorder or status without its name,
+/// or a recorder without its recording group, is a malformed answer: read as a default,
+/// it could count a recorder that records nothing as one that records everything.
+fn read_recorders(
+    r: &aws_sdk_config::operation::describe_configuration_recorders::DescribeConfigurationRecordersOutput,
+    s: &aws_sdk_config::operation::describe_configuration_recorder_status::DescribeConfigurationRecorderStatusOutput,
+) -> Result<Vec<ConfigRecorder>, Problem> {
+    let statuses = s
+        .configuration_recorders_status()
+        .iter()
+        .map(|x| {
+            required(x.name(), Section::ConfigRecorders, OP_STATUS, || {
+                "the name of a recorder status".into()
+            })
+            .map(|name| (name, x))
+        })
+        .collect::<Result<Vec<_>, Problem>>()?;
+    r.configuration_recorders()
+        .iter()
+        .map(|rec| {
+            let name = required(rec.name(), Section::ConfigRecorders, OP_RECORDERS, || {
+                "the name of a configuration recorder".into()
+            })?;
+            let group = required(
+                rec.recording_group(),
+                Section::ConfigRecorders,
+                OP_RECORDERS,
+                || format!("the recordingGroup of recorder {name}"),
+            )?;
+            let st = statuses.iter().find(|(n, _)| *n == name).map(|(_, x)| x);
+            Ok(ConfigRecorder {
+                role_arn: rec.role_arn().map(str::to_string),
+                all_supported: group.all_supported(),
+                include_global_resource_types: group.include_global_resource_types(),
+                recording: st.is_some_and(|x| x.recording()),
+                last_status: st
+                    .and_then(|x| x.last_status())
+                    .map(|x| x.as_str().to_string()),
+                name: name.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// One Config rule as DescribeConfigRules gives it. Its name, source and state are in
+/// every answer AWS gives; an AWS managed rule also names its SourceIdentifier (a
+/// custom policy rule has none).
+fn read_rule(r: &aws_sdk_config::types::ConfigRule) -> Result<ConfigRule, Problem> {
+    let need = |v: Option<&str>, what: &dyn Fn() -> String| {
+        required(v, Section::ConfigRules, OP_RULES, what).map(str::to_string)
+    };
+    let name = need(r.config_rule_name(), &|| "a rule's name".into())?;
+    let source = required(r.source(), Section::ConfigRules, OP_RULES, || {
+        format!("the Source of rule {name}")
+    })?;
+    let owner = source.owner().as_str().to_string();
+    let source_identifier = match source.source_identifier() {
+        Some(id) => id.to_string(),
+        None if owner != "AWS" && !owner.is_empty() => String::new(),
+        None => {
+            return Err(malformed(
+                Section::ConfigRules,
+                OP_RULES,
+                format!("rule {name} has no Source.SourceIdentifier (owner {owner:?})"),
+            ))
+        }
+    };
+    let state = need(r.config_rule_state().map(|s| s.as_str()), &|| {
+        format!("the ConfigRuleState of rule {name}")
+    })?;
+    Ok(ConfigRule {
+        arn: r.config_rule_arn().map(str::to_string),
+        source_owner: owner,
+        source_identifier,
+        input_parameters: r.input_parameters().map(str::to_string),
+        maximum_execution_frequency: r
+            .maximum_execution_frequency()
+            .map(|f| f.as_str().to_string()),
+        state: Some(state),
+        name,
+    })
+}
 
 /// One region's AWS Config state. Problems are returned beside the data: a region
 /// whose recorders could not be read still reports its rules, and one rule whose
@@ -36,100 +123,60 @@ pub async fn collect_region(
         client.describe_configuration_recorder_status().send(),
         client.describe_delivery_channels().send(),
     );
-    match (recorders, status) {
-        (Ok(r), Ok(s)) => {
-            for rec in r.configuration_recorders() {
-                let name = rec.name().unwrap_or("default").to_string();
-                let st = s
-                    .configuration_recorders_status()
-                    .iter()
-                    .find(|x| x.name() == Some(name.as_str()));
-                out.recorders.push(ConfigRecorder {
-                    role_arn: rec.role_arn().map(str::to_string),
-                    all_supported: rec.recording_group().is_some_and(|g| g.all_supported()),
-                    include_global_resource_types: rec
-                        .recording_group()
-                        .is_some_and(|g| g.include_global_resource_types()),
-                    recording: st.is_some_and(|x| x.recording()),
-                    last_status: st
-                        .and_then(|x| x.last_status())
-                        .map(|x| x.as_str().to_string()),
-                    name,
-                });
-            }
-        }
-        (Err(e), _) => problems.push(in_region(problem(
-            Section::ConfigRecorders,
-            "config:DescribeConfigurationRecorders",
-            &e,
-        ))),
-        (_, Err(e)) => problems.push(in_region(problem(
-            Section::ConfigRecorders,
-            "config:DescribeConfigurationRecorderStatus",
-            &e,
-        ))),
+    let recorders = recorders
+        .map_err(|e| problem(Section::ConfigRecorders, OP_RECORDERS, &e))
+        .and_then(|r| {
+            let status = status.map_err(|e| problem(Section::ConfigRecorders, OP_STATUS, &e))?;
+            read_recorders(&r, &status)
+        });
+    match recorders {
+        Ok(r) => out.recorders = r,
+        Err(p) => problems.push(in_region(p)),
     }
+    let channels = channels
+        .map_err(|e| problem(Section::ConfigRecorders, OP_CHANNELS, &e))
+        .and_then(|c| {
+            c.delivery_channels()
+                .iter()
+                .map(|ch| {
+                    let need = |v: Option<&str>, what: &str| {
+                        required(v, Section::ConfigRecorders, OP_CHANNELS, || {
+                            format!("the {what} of a delivery channel")
+                        })
+                        .map(str::to_string)
+                    };
+                    Ok(DeliveryChannel {
+                        name: need(ch.name(), "name")?,
+                        s3_bucket_name: Some(need(ch.s3_bucket_name(), "s3BucketName")?),
+                        sns_topic_arn: ch.sns_topic_arn().map(str::to_string),
+                    })
+                })
+                .collect::<Result<Vec<_>, Problem>>()
+        });
     match channels {
-        Ok(c) => {
-            for ch in c.delivery_channels() {
-                out.delivery_channels.push(DeliveryChannel {
-                    name: ch.name().unwrap_or_default().to_string(),
-                    s3_bucket_name: ch.s3_bucket_name().map(str::to_string),
-                    sns_topic_arn: ch.sns_topic_arn().map(str::to_string),
-                });
-            }
-        }
-        Err(e) => problems.push(in_region(problem(
-            Section::ConfigRecorders,
-            "config:DescribeDeliveryChannels",
-            &e,
-        ))),
+        Ok(c) => out.delivery_channels = c,
+        Err(p) => problems.push(in_region(p)),
     }
 
     let mut pages = client.describe_config_rules().into_paginator().send();
     let mut rules_ok = true;
-    'pages: while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => {
-                for r in page.config_rules() {
-                    let source = r.source();
-                    let name = match required(
-                        r.config_rule_name(),
-                        Section::ConfigRules,
-                        "config:DescribeConfigRules",
-                        || "a rule's name".into(),
-                    ) {
-                        Ok(name) => name,
-                        Err(p) => {
-                            problems.push(in_region(p));
-                            rules_ok = false;
-                            break 'pages;
-                        }
-                    };
-                    out.rules.push(ConfigRule {
-                        name: name.to_string(),
-                        arn: r.config_rule_arn().map(str::to_string),
-                        source_owner: source
-                            .map(|s| s.owner().as_str().to_string())
-                            .unwrap_or_default(),
-                        source_identifier: source
-                            .and_then(|s| s.source_identifier())
-                            .unwrap_or_default()
-                            .to_string(),
-                        input_parameters: r.input_parameters().map(str::to_string),
-                        maximum_execution_frequency: r
-                            .maximum_execution_frequency()
-                            .map(|f| f.as_str().to_string()),
-                        state: r.config_rule_state().map(|s| s.as_str().to_string()),
-                    });
-                }
-            }
-            Err(e) => {
-                problems.push(in_region(problem(
-                    Section::ConfigRules,
-                    "config:DescribeConfigRules",
-                    &e,
-                )));
+    let mut trail = PageTrail::default();
+    while let Some(page) = pages.next().await {
+        let read = page
+            .map_err(|e| problem(Section::ConfigRules, OP_RULES, &e))
+            .and_then(|page| {
+                trail
+                    .token(page.next_token())
+                    .map_err(|e| malformed(Section::ConfigRules, OP_RULES, e))?;
+                page.config_rules()
+                    .iter()
+                    .map(read_rule)
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        match read {
+            Ok(rules) => out.rules.extend(rules),
+            Err(p) => {
+                problems.push(in_region(p));
                 rules_ok = false;
                 break;
             }
@@ -162,9 +209,14 @@ pub async fn collect_region(
             .send();
         let mut results = Vec::new();
         let mut failed = None;
+        let mut trail = PageTrail::default();
         while let Some(page) = pages.next().await {
             match page {
                 Ok(page) => {
+                    if let Err(e) = trail.token(page.next_token()) {
+                        failed = Some(malformed(Section::ConfigCompliance, OP_COMPLIANCE, e));
+                        break;
+                    }
                     let page_results: Result<Vec<ComplianceResult>, Problem> = page
                         .evaluation_results()
                         .iter()

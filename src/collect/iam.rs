@@ -10,7 +10,7 @@ use aws_sdk_iam::types::{EntityType, ReportStateType};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::aws::{code_of, malformed, problem, required, to_chrono};
+use super::aws::{code_of, malformed, problem, required, to_chrono, PageTrail};
 use crate::model::*;
 use crate::policy::parse_document;
 
@@ -22,7 +22,14 @@ pub async fn collect_identity(sts: &aws_sdk_sts::Client) -> Result<(String, Stri
         .await
         .map_err(|e| problem(Section::Identity, "sts:GetCallerIdentity", &e))?;
     match (out.account(), out.arn()) {
-        (Some(a), Some(arn)) => Ok((a.to_string(), arn.to_string())),
+        (Some(a), Some(arn)) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok((a.to_string(), arn.to_string()))
+        }
+        (Some(a), Some(_)) => Err(malformed(
+            Section::Identity,
+            "sts:GetCallerIdentity",
+            format!("the account id {a:?} is not 12 digits"),
+        )),
         _ => Err(malformed(
             Section::Identity,
             "sts:GetCallerIdentity",
@@ -105,9 +112,15 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
             })
             .collect()
     };
-    // Every page is checked: an error on page 3 is a problem, not a shorter list.
+    // Every page is checked: an error on page 3 is a problem, not a shorter list, and
+    // the list must end where IAM says it ends. (That every page holds its four lists
+    // is checked with the answer's body: `answers::AnswerCheck`.)
+    let mut trail = PageTrail::default();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| problem(Section::IamAuthorization, OP, &e))?;
+        trail
+            .truncated(page.is_truncated(), page.marker())
+            .map_err(|e| malformed(Section::IamAuthorization, OP, e))?;
         for u in page.user_detail_list() {
             let name = need(u.user_name(), &|| "a user's name".into())?;
             out.users.push(User {
@@ -160,6 +173,13 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
                 .policy_name()
                 .map(str::to_string)
                 .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default().to_string());
+            if p.policy_version_list.is_none() {
+                return Err(malformed(
+                    Section::IamAuthorization,
+                    OP,
+                    format!("policy {name}: no PolicyVersionList, which IAM always returns"),
+                ));
+            }
             let versions = p
                 .policy_version_list()
                 .iter()
@@ -185,11 +205,12 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
                         .find(|v| v.is_default_version())
                         .and_then(|v| v.version_id().map(str::to_string))
                 })
+                .filter(|id| versions.iter().any(|v| v.version_id == *id))
                 .ok_or_else(|| {
                     malformed(
                         Section::IamAuthorization,
                         OP,
-                        format!("policy {name}: no default version"),
+                        format!("policy {name}: its default version is not among its versions"),
                     )
                 })?;
             out.policies.push(ManagedPolicy {
@@ -224,8 +245,19 @@ pub async fn collect_credential_report(
             .send()
             .await
             .map_err(|e| problem(Section::IamCredentialReport, GEN, &e))?;
-        if out.state() == Some(&ReportStateType::Complete) {
-            break;
+        match out.state() {
+            Some(ReportStateType::Complete) => break,
+            Some(ReportStateType::Started | ReportStateType::Inprogress) => {}
+            other => {
+                return Err(malformed(
+                    Section::IamCredentialReport,
+                    GEN,
+                    match other {
+                        None => "the answer has no State".to_string(),
+                        Some(s) => format!("the report state {:?} is none of IAM's", s.as_str()),
+                    },
+                ))
+            }
         }
         if waited >= Duration::from_secs(60) {
             return Err(Problem {
@@ -253,6 +285,18 @@ pub async fn collect_credential_report(
             "the answer has no report content",
         )
     })?;
+    if out.report_format() != Some(&aws_sdk_iam::types::ReportFormatType::TextCsv)
+        || out.generated_time().is_none()
+    {
+        return Err(malformed(
+            Section::IamCredentialReport,
+            GET,
+            format!(
+                "the answer's ReportFormat is {:?} (not text/csv) or it has no GeneratedTime",
+                out.report_format().map(|f| f.as_str())
+            ),
+        ));
+    }
     parse_credential_report(content.as_ref())
         .map_err(|e| malformed(Section::IamCredentialReport, GET, e))
 }
@@ -354,27 +398,54 @@ pub fn parse_credential_report(csv_bytes: &[u8]) -> Result<Vec<CredentialReportR
 pub async fn collect_account_summary(
     iam: &aws_sdk_iam::Client,
 ) -> Result<BTreeMap<String, i64>, Problem> {
+    const OP: &str = "iam:GetAccountSummary";
     let out = iam
         .get_account_summary()
         .send()
         .await
-        .map_err(|e| problem(Section::IamAccountSummary, "iam:GetAccountSummary", &e))?;
-    Ok(out
+        .map_err(|e| problem(Section::IamAccountSummary, OP, &e))?;
+    let map: BTreeMap<String, i64> = out
         .summary_map()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.as_str().to_string(), *v as i64))
-                .collect()
-        })
-        .unwrap_or_default())
+        .ok_or_else(|| {
+            malformed(
+                Section::IamAccountSummary,
+                OP,
+                "the answer has no SummaryMap",
+            )
+        })?
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), i64::from(*v)))
+        .collect();
+    // The keys the root rules read, in every answer IAM gives.
+    for key in ["AccountMFAEnabled", "AccountAccessKeysPresent"] {
+        if !map.contains_key(key) {
+            return Err(malformed(
+                Section::IamAccountSummary,
+                OP,
+                format!("the SummaryMap has no {key}, which IAM always returns"),
+            ));
+        }
+    }
+    Ok(map)
 }
 
 /// The password policy; `None` when the account has none (NoSuchEntity is data).
 pub async fn collect_password_policy(iam: &aws_sdk_iam::Client) -> Result<Option<Value>, Problem> {
     const OP: &str = "iam:GetAccountPasswordPolicy";
     match iam.get_account_password_policy().send().await {
-        Ok(out) => Ok(out.password_policy().map(|p| {
-            serde_json::json!({
+        // A 200 always holds the policy (no policy is the NoSuchEntity error), and its
+        // minimum length is the one member IAM always sends that the SDK does not
+        // default when it is missing.
+        Ok(out) => match out
+            .password_policy()
+            .filter(|p| p.minimum_password_length().is_some())
+        {
+            None => Err(malformed(
+                Section::IamPasswordPolicy,
+                OP,
+                "the answer has no PasswordPolicy with a MinimumPasswordLength",
+            )),
+            Some(p) => Ok(Some(serde_json::json!({
                 "MinimumPasswordLength": p.minimum_password_length(),
                 "RequireSymbols": p.require_symbols(),
                 "RequireNumbers": p.require_numbers(),
@@ -385,8 +456,8 @@ pub async fn collect_password_policy(iam: &aws_sdk_iam::Client) -> Result<Option
                 "MaxPasswordAge": p.max_password_age(),
                 "PasswordReusePrevention": p.password_reuse_prevention(),
                 "HardExpiry": p.hard_expiry(),
-            })
-        })),
+            }))),
+        },
         Err(e)
             if code_of(&e) == Some("NoSuchEntity")
                 || e.as_service_error()
@@ -409,9 +480,21 @@ pub async fn collect_virtual_mfa(
         .into_paginator()
         .send();
     let mut out = Vec::new();
+    let mut trail = PageTrail::default();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| problem(Section::IamVirtualMfa, OP, &e))?;
+        trail
+            .truncated(page.is_truncated(), page.marker())
+            .map_err(|e| malformed(Section::IamVirtualMfa, OP, e))?;
         for d in page.virtual_mfa_devices() {
+            // The SDK fills in "" for these required members when they are missing.
+            if d.serial_number().is_empty() || d.user().is_some_and(|u| u.arn().is_empty()) {
+                return Err(malformed(
+                    Section::IamVirtualMfa,
+                    OP,
+                    "a device without its SerialNumber, or assigned to a user without an Arn",
+                ));
+            }
             out.push(VirtualMfaDevice {
                 serial_number: d.serial_number().to_string(),
                 user_arn: d.user().map(|u| u.arn().to_string()),

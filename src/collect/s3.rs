@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use aws_sdk_s3::types::Type as GranteeType;
+use aws_sdk_s3::types::{ObjectOwnership, Permission, Type as GranteeType};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::stream::{self, StreamExt};
 
-use super::aws::{code_of, malformed, problem, required};
+use super::aws::{code_of, malformed, problem, required, PageTrail};
 use crate::model::{Bucket, Grant, Problem, PublicAccessBlock, Section};
 use crate::policy::parse_document;
 
@@ -22,18 +23,28 @@ pub type Listed = (
 /// How many buckets are read at once.
 pub const BUCKET_CONCURRENCY: usize = 16;
 
-/// A public access block from the four flags S3 and S3 Control return (unset = false).
+/// A public access block from the four flags S3 and S3 Control return. S3 returns all
+/// four in every answer (even after a PUT that set fewer): one missing is a malformed
+/// answer, not "false".
 fn flags(
     block_public_acls: Option<bool>,
     ignore_public_acls: Option<bool>,
     block_public_policy: Option<bool>,
     restrict_public_buckets: Option<bool>,
-) -> PublicAccessBlock {
-    PublicAccessBlock {
-        block_public_acls: block_public_acls.unwrap_or(false),
-        ignore_public_acls: ignore_public_acls.unwrap_or(false),
-        block_public_policy: block_public_policy.unwrap_or(false),
-        restrict_public_buckets: restrict_public_buckets.unwrap_or(false),
+) -> Result<PublicAccessBlock, String> {
+    match (
+        block_public_acls,
+        ignore_public_acls,
+        block_public_policy,
+        restrict_public_buckets,
+    ) {
+        (Some(a), Some(b), Some(c), Some(d)) => Ok(PublicAccessBlock {
+            block_public_acls: a,
+            ignore_public_acls: b,
+            block_public_policy: c,
+            restrict_public_buckets: d,
+        }),
+        _ => Err("the public access block does not give all four of its flags".into()),
     }
 }
 
@@ -49,14 +60,23 @@ pub async fn collect_account_public_access_block(
         .send()
         .await
     {
-        Ok(out) => Ok(out.public_access_block_configuration().map(|c| {
+        Ok(out) => {
+            let c = out.public_access_block_configuration().ok_or_else(|| {
+                malformed(
+                    Section::S3AccountPublicAccessBlock,
+                    OP,
+                    "the answer has no PublicAccessBlockConfiguration",
+                )
+            })?;
             flags(
                 c.block_public_acls(),
                 c.ignore_public_acls(),
                 c.block_public_policy(),
                 c.restrict_public_buckets(),
             )
-        })),
+            .map(Some)
+            .map_err(|e| malformed(Section::S3AccountPublicAccessBlock, OP, e))
+        }
         Err(e) if code_of(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
         Err(e) => Err(problem(Section::S3AccountPublicAccessBlock, OP, &e)),
     }
@@ -93,11 +113,19 @@ async fn list_page(s3: &aws_sdk_s3::Client, region: Option<&str>) -> Result<Vec<
         .set_bucket_region(region.map(str::to_string))
         .into_paginator()
         .send();
+    const OP: &str = "s3:ListBuckets";
     let mut out = Vec::new();
+    let mut trail = PageTrail::default();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| problem(Section::S3Buckets, "s3:ListBuckets", &e))?;
+        let page = page.map_err(|e| problem(Section::S3Buckets, OP, &e))?;
+        trail
+            .token(page.continuation_token())
+            .map_err(|e| malformed(Section::S3Buckets, OP, e))?;
         for b in page.buckets() {
-            let Some(name) = b.name() else { continue };
+            // A bucket without its name is a malformed answer: skipped, it would pass.
+            let name = required(b.name(), Section::S3Buckets, OP, || {
+                "a bucket's Name".into()
+            })?;
             out.push((
                 name.to_string(),
                 b.bucket_region().map(str::to_string),
@@ -172,6 +200,27 @@ impl Bucket {
     }
 }
 
+/// What one bucket answer says: the value `read` takes from it, `None` when S3 answered
+/// with the error that means "not configured" (`absent`, the only error that does), or
+/// the problem.
+fn read_or_absent<O, E, T>(
+    answer: Result<O, aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>>,
+    operation: &str,
+    absent: &str,
+    read: impl FnOnce(&O) -> Result<T, String>,
+) -> Result<Option<T>, Problem>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match answer {
+        Ok(out) => read(&out)
+            .map(Some)
+            .map_err(|e| malformed(Section::S3BucketDetails, operation, e)),
+        Err(e) if code_of(&e) == Some(absent) => Ok(None),
+        Err(e) => Err(problem(Section::S3BucketDetails, operation, &e)),
+    }
+}
+
 async fn bucket_region(s3: &aws_sdk_s3::Client, name: &str) -> Result<String, Problem> {
     let out = s3
         .get_bucket_location()
@@ -211,6 +260,14 @@ async fn collect_bucket(
     // grant", it could hide a public one.
     let grants = |out: &aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput| {
         let bucket = name.as_str();
+        // The owner holds every permission whatever the grants say: an ACL without its
+        // owner is not one S3 wrote.
+        required(
+            out.owner().and_then(|o| o.id()),
+            Section::S3BucketDetails,
+            "s3:GetBucketAcl",
+            || format!("the owner's ID in the ACL of bucket {bucket}"),
+        )?;
         let field =
             move |what: &'static str| move || format!("the {what} of a grant on bucket {bucket}");
         let need = |value: Option<&str>, what: &'static str| {
@@ -237,12 +294,43 @@ async fn collect_bucket(
                         "AmazonCustomerByEmail",
                         need(grantee.email_address(), "grantee's email")?,
                     ),
-                    _ => ("CanonicalUser", need(grantee.id(), "grantee's id")?),
+                    GranteeType::CanonicalUser => {
+                        ("CanonicalUser", need(grantee.id(), "grantee's id")?)
+                    }
+                    other => {
+                        return Err(malformed(
+                            Section::S3BucketDetails,
+                            "s3:GetBucketAcl",
+                            format!(
+                            "a grant on bucket {bucket} has the grantee type {:?}, none of S3's",
+                            other.as_str()
+                        ),
+                        ))
+                    }
+                };
+                let permission = match g.permission() {
+                    Some(
+                        p @ (Permission::Read
+                        | Permission::Write
+                        | Permission::ReadAcp
+                        | Permission::WriteAcp
+                        | Permission::FullControl),
+                    ) => p.as_str().to_string(),
+                    other => {
+                        return Err(malformed(
+                            Section::S3BucketDetails,
+                            "s3:GetBucketAcl",
+                            format!(
+                                "a grant on bucket {bucket} has the permission {:?}, none of S3's",
+                                other.map(|p| p.as_str())
+                            ),
+                        ))
+                    }
                 };
                 Ok(Grant {
                     grantee_type: kind.to_string(),
                     grantee: who,
-                    permission: need(g.permission().map(|p| p.as_str()), "permission")?,
+                    permission,
                 })
             })
             .collect::<Result<Vec<_>, Problem>>()
@@ -254,59 +342,71 @@ async fn collect_bucket(
             fail(p);
             Vec::new()
         });
-    let policy = match policy {
-        Ok(out) => match out.policy().map(parse_document) {
-            Some(Ok(doc)) => Some(doc),
-            Some(Err(e)) => {
-                fail(malformed(
-                    Section::S3BucketDetails,
-                    "s3:GetBucketPolicy",
-                    e.to_string(),
-                ));
-                None
-            }
-            None => None,
-        },
-        Err(e) if code_of(&e) == Some("NoSuchBucketPolicy") => None,
-        Err(e) => {
-            fail(problem(Section::S3BucketDetails, "s3:GetBucketPolicy", &e));
+    fn read<T>(answer: Result<Option<T>, Problem>, fail: &mut impl FnMut(Problem)) -> Option<T> {
+        answer.unwrap_or_else(|p| {
+            fail(p);
             None
-        }
-    };
-    let public_access_block = match pab {
-        Ok(out) => out.public_access_block_configuration().map(|c| {
-            flags(
-                c.block_public_acls(),
-                c.ignore_public_acls(),
-                c.block_public_policy(),
-                c.restrict_public_buckets(),
-            )
+        })
+    }
+    let policy = read(
+        read_or_absent(policy, "s3:GetBucketPolicy", "NoSuchBucketPolicy", |out| {
+            // An empty 200 is not "no policy" (that is NoSuchBucketPolicy).
+            let text = out
+                .policy()
+                .filter(|t| !t.is_empty())
+                .ok_or("the answer has no Policy")?;
+            parse_document(text).map_err(|e| e.to_string())
         }),
-        Err(e) if code_of(&e) == Some("NoSuchPublicAccessBlockConfiguration") => None,
-        Err(e) => {
-            fail(problem(
-                Section::S3BucketDetails,
-                "s3:GetPublicAccessBlock",
-                &e,
-            ));
-            None
-        }
-    };
-    let ownership_controls = match ownership {
-        Ok(out) => out
-            .ownership_controls()
-            .and_then(|c| c.rules().first())
-            .map(|r| r.object_ownership().as_str().to_string()),
-        Err(e) if code_of(&e) == Some("OwnershipControlsNotFoundError") => None,
-        Err(e) => {
-            fail(problem(
-                Section::S3BucketDetails,
-                "s3:GetBucketOwnershipControls",
-                &e,
-            ));
-            None
-        }
-    };
+        &mut fail,
+    );
+    let public_access_block = read(
+        read_or_absent(
+            pab,
+            "s3:GetPublicAccessBlock",
+            "NoSuchPublicAccessBlockConfiguration",
+            |out| {
+                let c = out
+                    .public_access_block_configuration()
+                    .ok_or("the answer has no PublicAccessBlockConfiguration")?;
+                flags(
+                    c.block_public_acls(),
+                    c.ignore_public_acls(),
+                    c.block_public_policy(),
+                    c.restrict_public_buckets(),
+                )
+            },
+        ),
+        &mut fail,
+    );
+    let ownership_controls = read(
+        read_or_absent(
+            ownership,
+            "s3:GetBucketOwnershipControls",
+            "OwnershipControlsNotFoundError",
+            |out| {
+                let rules = out
+                    .ownership_controls()
+                    .map(|c| c.rules())
+                    .unwrap_or_default();
+                match rules {
+                    [r] => match r.object_ownership() {
+                        o @ (ObjectOwnership::BucketOwnerEnforced
+                        | ObjectOwnership::BucketOwnerPreferred
+                        | ObjectOwnership::ObjectWriter) => Ok(o.as_str().to_string()),
+                        other => Err(format!(
+                            "the Object Ownership {:?} is none of S3's",
+                            other.as_str()
+                        )),
+                    },
+                    _ => Err(format!(
+                        "the answer holds {} ownership rules where S3 always gives one",
+                        rules.len()
+                    )),
+                }
+            },
+        ),
+        &mut fail,
+    );
     (
         Bucket {
             name,
