@@ -30,8 +30,16 @@ def clients(endpoint, account):
     session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
                             aws_secret_access_key=creds["SecretAccessKey"],
                             aws_session_token=creds["SessionToken"])
-    return lambda service, region="us-east-1": session.client(
-        service, endpoint_url=endpoint, region_name=region)
+    def client(service, region="us-east-1"):
+        c = session.client(service, endpoint_url=endpoint, region_name=region)
+        if service == "s3control":
+            # S3 Control puts the account id in front of the host, which does not
+            # resolve for a local endpoint: send it to the endpoint itself.
+            def unprefixed(request, **_):
+                request.url = request.url.replace(f"//{account}.", "//", 1)
+            c.meta.events.register("before-send.s3-control.*", unprefixed)
+        return c
+    return client
 
 
 def auditor(c):
@@ -186,7 +194,41 @@ def scale(c, account, args):
                 "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
 
 
-SCENARIOS = {"mixed": mixed, "weaker": weaker, "scale": scale}
+def complete(c, account, args):
+    """Something in every answer collect reads, so that every operation answers 200 with
+    a document (the fault-injection tests change those answers): a user with a password,
+    a key and an MFA device, a group, a managed policy, a role, a password policy, the
+    account's public access block, a bucket with a policy, an ACL grant, a public access
+    block and ownership controls, AWS Config recording with rules."""
+    iam = c("iam")
+    force = iam.create_policy(PolicyName="Force_MFA", PolicyDocument=policy_text("Force_MFA"))["Policy"]["Arn"]
+    iam.create_group(GroupName="DevOps")
+    iam.attach_group_policy(GroupName="DevOps", PolicyArn=force)
+    iam.create_user(UserName="alice")
+    iam.add_user_to_group(GroupName="DevOps", UserName="alice")
+    iam.create_login_profile(UserName="alice", Password="Passw0rd!Passw0rd!")
+    iam.create_access_key(UserName="alice")
+    enable_mfa(iam, "alice")
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    iam.update_account_password_policy(MinimumPasswordLength=14, RequireSymbols=True)
+    c("s3control").put_public_access_block(AccountId=account, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    s3 = c("s3")
+    b = f"ck-{account}-complete"
+    s3.create_bucket(Bucket=b)
+    s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{b}/*"}]}))
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]})
+    # Outside the home region: its region comes from GetBucketLocation.
+    c("s3", "eu-west-1").create_bucket(Bucket=f"{b}-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    setup_config(c, account, "us-east-1", ["IAM_USER_MFA_ENABLED", "S3_BUCKET_PUBLIC_READ_PROHIBITED"])
+
+
+SCENARIOS = {"mixed": mixed, "weaker": weaker, "scale": scale, "complete": complete}
 
 
 def main():
