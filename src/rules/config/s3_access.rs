@@ -93,6 +93,26 @@ fn is_fixed(value: &str) -> bool {
     !value.contains(['*', '?']) && !value.contains("${")
 }
 
+/// Whether an `s3:DataAccessPointArn` value pins a statement: S3 counts it as fixed
+/// when the account is, even with a wildcard in the access point's name
+/// (`arn:aws:s3:us-east-1:111122223333:accesspoint/*`). Everything before the name,
+/// the region included, must be fixed and the account twelve digits; a policy variable
+/// anywhere does not pin.
+fn is_fixed_access_point(value: &str) -> bool {
+    let Some((head, name)) = value.split_once(":accesspoint/") else {
+        return is_fixed(value);
+    };
+    let parts: Vec<&str> = head.split(':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "s3", region, account]
+        if !partition.is_empty()
+            && !region.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit()))
+        && is_fixed(head)
+        && !name.is_empty()
+        && !name.contains("${")
+}
+
 /// Whether a source-IP range is narrow enough to pin a statement: /8 or narrower for
 /// IPv4, /32 or narrower for IPv6, measured on the range itself (`10.0.0.0/1` is broad,
 /// whatever its first address). Every RFC 1918 range is /8 or narrower, so private
@@ -123,7 +143,14 @@ fn pinned_by(s: &Statement) -> Option<String> {
             if !PINNING_KEYS.contains(&key.as_str()) || values.is_empty() {
                 continue;
             }
-            let fixed = values.iter().all(|v| is_fixed(v))
+            let fixed_value = |v: &str| {
+                if key == "s3:dataaccesspointarn" {
+                    is_fixed_access_point(v)
+                } else {
+                    is_fixed(v)
+                }
+            };
+            let fixed = values.iter().all(|v| fixed_value(v))
                 && (key != "aws:sourceip"
                     || (base == "ipaddress" && values.iter().all(|v| narrow_ip(v))))
                 && (key == "aws:sourceip" || base != "ipaddress");
@@ -205,31 +232,24 @@ fn grants(s: &Statement, access: Access) -> bool {
 
 /// The verdict for one bucket and one kind of access.
 pub fn bucket_finding(cx: &Context<'_>, bucket: &Bucket, access: Access) -> Finding {
+    let arn = bucket.arn(cx.account.metadata.partition());
     let finding = |status, msg: String| {
         cx.finding(
             Check::Local,
-            bucket.arn(cx.account.metadata.partition()),
+            arn.as_str(),
             bucket.name.as_str(),
             status,
             msg,
         )
     };
-    let problems: Vec<String> = cx
-        .account
-        .resource_problems(Section::S3BucketDetails, &bucket.name)
-        .map(|p| format!("{} failed ({}: {})", p.operation, p.error_code, p.message))
-        .collect();
-    if !problems.is_empty() {
-        let mut f = finding(
-            Status::Error,
-            format!(
-                "cannot decide whether {} is public: {}",
-                bucket.name,
-                problems.join("; ")
-            ),
-        );
-        f.details = problems;
-        return f;
+    if let Some(e) = cx.resource_error(
+        Check::Local,
+        Section::S3BucketDetails,
+        &bucket.name,
+        (&arn, &bucket.name),
+        &format!("whether {} is public", bucket.name),
+    ) {
+        return e;
     }
     let (ignore_acls, restrict) = effective_block(cx.account, bucket);
     let word = access.word();
@@ -367,6 +387,31 @@ mod tests {
         assert!(excludes_family("s3:get*", "s3:get"));
         assert!(!excludes_family("s3:getobject", "s3:get"));
         assert!(!excludes_family("s3:g?t*", "s3:get"));
+    }
+
+    #[test]
+    fn access_point_arns_pin_with_a_wildcard_only_in_the_name() {
+        for pins in [
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/*",
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/web-*",
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/web",
+            "arn:aws-cn:s3:cn-north-1:111122223333:accesspoint/a?c",
+        ] {
+            assert!(is_fixed_access_point(pins), "{pins}");
+        }
+        for public in [
+            "arn:aws:s3:us-east-1:*:accesspoint/*",
+            "arn:aws:s3:*:111122223333:accesspoint/*",
+            "arn:aws:s3:us-east-1:11112222333?:accesspoint/x",
+            "arn:aws:s3:us-east-1:${aws:PrincipalAccount}:accesspoint/x",
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/${aws:username}",
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/",
+            "arn:aws:s3:::accesspoint/*",
+            "*",
+            "arn:aws:s3:us-east-1:111122223333:*",
+        ] {
+            assert!(!is_fixed_access_point(public), "{public}");
+        }
     }
 
     #[test]

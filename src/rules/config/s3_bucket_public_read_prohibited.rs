@@ -43,7 +43,12 @@ rule! {
     ///   `aws:SourceOwner`, `aws:PrincipalOrgID`, `aws:PrincipalAccount`,
     ///   `aws:PrincipalArn`, `aws:userid`, KMS key id, access point ARN/account, and
     ///   `aws:SourceIp` ranges no broader than /8). A wildcard value (`vpc-*`), a policy
-    ///   variable, an `…IfExists` or negated operator does not pin it.
+    ///   variable, an `…IfExists` or negated operator does not pin it, with one exception
+    ///   S3 documents: an `s3:DataAccessPointArn` with a wildcard only in the access
+    ///   point's name and a fixed account and region
+    ///   (`arn:aws:s3:us-east-1:111122223333:accesspoint/*`) pins it; a wildcard in the
+    ///   account or region does not (the region is CloudKestrel's choice: S3 speaks of
+    ///   the account).
     ///
     /// ## References
     /// - AWS Config: s3-bucket-public-read-prohibited
