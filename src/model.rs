@@ -142,6 +142,7 @@ pub struct Role {
     pub attached_policies: Vec<String>,
     #[serde(default)]
     pub inline_policies: Vec<InlinePolicy>,
+    /// `null` when collect could not read it (a problem scoped to the role's ARN).
     #[serde(default)]
     pub trust_policy: Option<Value>,
     #[serde(default)]
@@ -152,7 +153,8 @@ pub struct Role {
 #[serde(deny_unknown_fields)]
 pub struct InlinePolicy {
     pub name: String,
-    /// The policy document, already URL-decoded and parsed.
+    /// The policy document, already URL-decoded and parsed; `null` when collect could
+    /// not read it (a problem scoped to the owner's ARN says why).
     pub document: Value,
 }
 
@@ -190,7 +192,8 @@ pub struct PolicyVersion {
     pub version_id: String,
     #[serde(default)]
     pub created: Option<DateTime<Utc>>,
-    /// The policy document, already URL-decoded and parsed.
+    /// The policy document, already URL-decoded and parsed; `null` when collect could
+    /// not read it (a problem scoped to the policy's ARN says why).
     pub document: Value,
 }
 

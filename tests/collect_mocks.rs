@@ -134,7 +134,8 @@ mod gaad {
             })
             .build();
         let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&rule]);
-        let iam_data = iam::collect_authorization_details(&client).await.unwrap();
+        let (iam_data, unreadable) = iam::collect_authorization_details(&client).await.unwrap();
+        assert!(unreadable.is_empty(), "{unreadable:?}");
         assert_eq!(
             iam_data
                 .users
@@ -202,7 +203,8 @@ mod gaad {
             .unwrap_err();
         assert_eq!(p.section, Section::IamAuthorization);
 
-        // A policy document that is not JSON.
+        // A policy document that is not JSON: a problem of that policy (the document is
+        // kept as null), not of the whole section.
         let rule =
             mock!(aws_sdk_iam::Client::get_account_authorization_details).then_output(|| {
                 page()
@@ -221,12 +223,17 @@ mod gaad {
                     .build()
             });
         let client = mock_client!(aws_sdk_iam, [&rule]);
-        let p = iam::collect_authorization_details(&client)
-            .await
-            .unwrap_err();
+        let (iam_data, unreadable) = iam::collect_authorization_details(&client).await.unwrap();
+        let p = only_problem(
+            &unreadable,
+            Section::IamAuthorization,
+            "InvalidPolicyDocument",
+            "arn:aws:iam::111122223333:policy/x",
+        );
+        assert!(p.message.contains("not valid JSON"), "{p:?}");
         assert_eq!(
-            (p.section, p.error_code.as_str()),
-            (Section::IamAuthorization, "MalformedResponse")
+            iam_data.policies[0].default_document(),
+            Some(&serde_json::Value::Null)
         );
     }
 

@@ -8,6 +8,7 @@ mod support;
 
 use std::path::Path;
 
+use serde_json::Value;
 use support::moto::*;
 
 #[test]
@@ -184,6 +185,46 @@ fn audit_two_accounts_and_a_target_without_credentials() {
             message_of(&m, rule, "local", &format!("{p}-twice"))
         );
     }
+    // IAM documents with a key written twice: the managed policy's admin check is an
+    // error, the inline one is a scoped problem; every other IAM check still decides.
+    assert_eq!(
+        status_of(
+            &m,
+            "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS",
+            "local",
+            "Twice"
+        ),
+        "error"
+    );
+    assert!(message_of(
+        &m,
+        "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS",
+        "local",
+        "Twice"
+    )
+    .contains("appears twice"));
+    let scoped: Vec<&Value> = m["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["error_code"] == "InvalidPolicyDocument")
+        .collect();
+    assert_eq!(
+        scoped
+            .iter()
+            .map(|p| p["resource"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        [
+            format!("arn:aws:iam::{a1}:user/carol"),
+            format!("arn:aws:iam::{a1}:policy/Twice")
+        ],
+        "{scoped:?}"
+    );
+    assert_eq!(
+        status_of(&m, "IAM_USER_NO_POLICIES_CHECK", "local", "carol"),
+        "fail",
+        "an inline policy that cannot be read is still an inline policy"
+    );
     // AWS Config: some rules deployed, others missing (with the apply hint).
     assert_eq!(
         status_of(&m, "IAM_USER_MFA_ENABLED", "deployed", &a1),

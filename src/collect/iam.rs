@@ -38,18 +38,6 @@ pub async fn collect_identity(sts: &aws_sdk_sts::Client) -> Result<(String, Stri
     }
 }
 
-fn document(text: Option<&str>, op: &str, what: &str) -> Result<Value, Problem> {
-    let text = text.ok_or_else(|| {
-        malformed(
-            Section::IamAuthorization,
-            op,
-            format!("{what}: no policy document"),
-        )
-    })?;
-    parse_document(text)
-        .map_err(|e| malformed(Section::IamAuthorization, op, format!("{what}: {e}")))
-}
-
 fn date(
     t: Option<&aws_smithy_types::DateTime>,
     op: &str,
@@ -65,7 +53,16 @@ fn date(
 }
 
 /// Users, groups, roles and customer managed policies, in as few pages as IAM allows.
-pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<Iam, Problem> {
+///
+/// A policy document IAM returned but that cannot be read as one (not URL-encoded
+/// UTF-8, not JSON, a key written twice) is a problem of what it belongs to, scoped to
+/// that ARN (the managed policy, or the user, group or role of an inline or trust
+/// policy), and is kept as `null`: the checks that analyse it report `error`, and the
+/// rest of IAM is still audited. A document missing from the answer is a malformed
+/// answer of the whole section. The scoped problems come back beside the data.
+pub async fn collect_authorization_details(
+    iam: &aws_sdk_iam::Client,
+) -> Result<(Iam, Vec<Problem>), Problem> {
     const OP: &str = "iam:GetAccountAuthorizationDetails";
     let mut pages = iam
         .get_account_authorization_details()
@@ -80,8 +77,30 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
     let need = |value: Option<&str>, what: &dyn Fn() -> String| {
         required(value, Section::IamAuthorization, OP, what).map(str::to_string)
     };
+    let unreadable = std::cell::RefCell::new(Vec::new());
+    let document = |text: Option<&str>, what: &str, owner_arn: &str| -> Result<Value, Problem> {
+        let text = text.ok_or_else(|| {
+            malformed(
+                Section::IamAuthorization,
+                OP,
+                format!("{what}: no policy document"),
+            )
+        })?;
+        Ok(parse_document(text).unwrap_or_else(|e| {
+            unreadable.borrow_mut().push(Problem {
+                section: Section::IamAuthorization,
+                operation: OP.to_string(),
+                error_code: "InvalidPolicyDocument".to_string(),
+                message: format!("{what}: {e}"),
+                region: None,
+                resource: Some(owner_arn.to_string()),
+            });
+            Value::Null
+        }))
+    };
     let inline = |list: &[aws_sdk_iam::types::PolicyDetail],
-                  owner: &str|
+                  owner: &str,
+                  owner_arn: &str|
      -> Result<Vec<InlinePolicy>, Problem> {
         list.iter()
             .map(|p| {
@@ -91,8 +110,8 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
                 Ok(InlinePolicy {
                     document: document(
                         p.policy_document(),
-                        OP,
                         &format!("inline policy {name} of {owner}"),
+                        owner_arn,
                     )?,
                     name,
                 })
@@ -123,46 +142,49 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
             .map_err(|e| malformed(Section::IamAuthorization, OP, e))?;
         for u in page.user_detail_list() {
             let name = need(u.user_name(), &|| "a user's name".into())?;
+            let arn = need(u.arn(), &|| format!("the ARN of user {name}"))?;
             out.users.push(User {
-                arn: need(u.arn(), &|| format!("the ARN of user {name}"))?,
                 user_id: need(u.user_id(), &|| format!("the id of user {name}"))?,
                 path: u.path().unwrap_or("/").to_string(),
                 created: date(u.create_date(), OP, &format!("user {name}"))?,
                 groups: u.group_list().to_vec(),
                 attached_policies: arns(u.attached_managed_policies(), &name)?,
-                inline_policies: inline(u.user_policy_list(), &name)?,
+                inline_policies: inline(u.user_policy_list(), &name, &arn)?,
                 permissions_boundary: u
                     .permissions_boundary()
                     .and_then(|b| b.permissions_boundary_arn())
                     .map(str::to_string),
+                arn,
                 name,
             });
         }
         for g in page.group_detail_list() {
             let name = need(g.group_name(), &|| "a group's name".into())?;
+            let arn = need(g.arn(), &|| format!("the ARN of group {name}"))?;
             out.groups.push(Group {
-                arn: need(g.arn(), &|| format!("the ARN of group {name}"))?,
                 path: g.path().unwrap_or("/").to_string(),
                 attached_policies: arns(g.attached_managed_policies(), &name)?,
-                inline_policies: inline(g.group_policy_list(), &name)?,
+                inline_policies: inline(g.group_policy_list(), &name, &arn)?,
+                arn,
                 name,
             });
         }
         for r in page.role_detail_list() {
             let name = need(r.role_name(), &|| "a role's name".into())?;
+            let arn = need(r.arn(), &|| format!("the ARN of role {name}"))?;
             out.roles.push(Role {
-                arn: need(r.arn(), &|| format!("the ARN of role {name}"))?,
                 path: r.path().unwrap_or("/").to_string(),
                 attached_policies: arns(r.attached_managed_policies(), &name)?,
-                inline_policies: inline(r.role_policy_list(), &name)?,
+                inline_policies: inline(r.role_policy_list(), &name, &arn)?,
                 trust_policy: r
                     .assume_role_policy_document()
-                    .map(|d| document(Some(d), OP, &format!("trust policy of role {name}")))
+                    .map(|d| document(Some(d), &format!("trust policy of role {name}"), &arn))
                     .transpose()?,
                 permissions_boundary: r
                     .permissions_boundary()
                     .and_then(|b| b.permissions_boundary_arn())
                     .map(str::to_string),
+                arn,
                 name,
             });
         }
@@ -189,8 +211,8 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
                         created: v.create_date().and_then(to_chrono),
                         document: document(
                             v.document(),
-                            OP,
                             &format!("policy {name} version {id}"),
+                            &arn,
                         )?,
                         version_id: id,
                     })
@@ -227,7 +249,7 @@ pub async fn collect_authorization_details(iam: &aws_sdk_iam::Client) -> Result<
             });
         }
     }
-    Ok(out)
+    Ok((out, unreadable.into_inner()))
 }
 
 /// Asks IAM for a fresh credential report and waits for it, with a bounded backoff:

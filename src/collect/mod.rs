@@ -184,7 +184,13 @@ async fn collect_iam(c: &Clients) -> (Iam, Vec<Problem>) {
         iam::collect_virtual_mfa(&c.iam),
     );
     let mut problems = Vec::new();
-    let mut out = keep(details, &mut problems).unwrap_or_default();
+    let mut out = match keep(details, &mut problems) {
+        Some((iam, unreadable_documents)) => {
+            problems.extend(unreadable_documents);
+            iam
+        }
+        None => Iam::default(),
+    };
     if let Some(r) = keep(report, &mut problems) {
         out.credential_report = r;
     }

@@ -388,6 +388,34 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// An `error` finding on one resource when collect could not read what it needs of
+    /// it: the problems of `section` scoped to `scope` (a bucket's name, a policy's ARN).
+    pub fn resource_error(
+        &self,
+        check: Check,
+        section: Section,
+        scope: &str,
+        (resource, name): (&str, &str),
+        what: &str,
+    ) -> Option<Finding> {
+        let problems: Vec<String> = self
+            .account
+            .resource_problems(section, scope)
+            .map(|p| format!("{} failed ({}: {})", p.operation, p.error_code, p.message))
+            .collect();
+        (!problems.is_empty()).then(|| {
+            let mut f = self.finding(
+                check,
+                resource,
+                name,
+                Status::Error,
+                format!("cannot decide {what}: {}", problems.join("; ")),
+            );
+            f.details = problems;
+            f
+        })
+    }
+
     /// Whether IgnoreUsers names this user (IAM user names are case-insensitive).
     pub fn ignored(&self, user: &str) -> bool {
         self.spec

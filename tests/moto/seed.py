@@ -110,6 +110,12 @@ def mixed(c, account, args):
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
     iam.create_policy(PolicyName="BreakGlass", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["*"], "Resource": "*"}]}))
+    # IAM documents with a key written twice (IAM keeps the text): errors of that policy
+    # and of what reads it, never of the whole IAM section.
+    twice = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Effect": "Allow", '
+             '"Action": "*", "Resource": "*"}]}')
+    iam.create_policy(PolicyName="Twice", PolicyDocument=twice)
+    iam.put_user_policy(UserName="carol", PolicyName="carol-twice", PolicyDocument=twice)
 
     s3 = c("s3")
     p = f"ck-{account}"

@@ -121,6 +121,15 @@ impl Rule for NoAdminAccess {
                         format!("{} is used as a permissions boundary: excluded (excludePermissionBoundaryPolicy)", p.name),
                     );
                 }
+                if let Some(e) = cx.resource_error(
+                    Check::Local,
+                    Section::IamAuthorization,
+                    &p.arn,
+                    (&p.arn, &p.name),
+                    &format!("whether {} grants admin access", p.name),
+                ) {
+                    return e;
+                }
                 let Some(doc) = p.default_document() else {
                     return finding(
                         Status::Error,

@@ -30,6 +30,12 @@ rule! {
     /// - AWS Config's NOT_APPLICABLE case (no root credentials at all, e.g. centralized
     ///   root access in AWS Organizations) passes with a note: no key, no MFA, and
     ///   GetAccountSummary's `AccountPasswordPresent` = 0.
+    /// - **When the credential report cannot be read** (or has no root row), the verdict
+    ///   comes from GetAccountSummary alone: `AccountAccessKeysPresent` = 0 passes and
+    ///   anything else fails, and the message says the report was not used. That count
+    ///   does not tell active from inactive keys, so `InactiveKeyFails: false` cannot
+    ///   pass a key then. The report's problem is still listed and the run still exits
+    ///   3 (not fully audited). If GetAccountSummary cannot be read either, `error`.
     ///
     /// ## References
     /// - AWS Config: iam-root-access-key-check

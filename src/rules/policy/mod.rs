@@ -162,6 +162,15 @@ fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
             )
         }
     };
+    if let Some(e) = cx.resource_error(
+        Check::PolicyDocument,
+        Section::IamAuthorization,
+        &policy.arn,
+        (&policy.arn, &policy.name),
+        &format!("whether {name} is CloudKestrel's"),
+    ) {
+        return e;
+    }
     let Some(doc) = policy.default_document() else {
         return finding(
             Status::Error,
