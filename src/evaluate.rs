@@ -167,20 +167,19 @@ fn whole_target_errors(target: &Target, resource: &str, message: &str) -> Vec<Fi
         .iter()
         .map(|spec| {
             let meta = spec.rule.meta();
-            Finding {
-                rule: meta.name,
-                check: match meta.kind {
+            Finding::new(
+                meta.name,
+                match meta.kind {
                     Kind::Policy => Check::PolicyDocument,
                     Kind::Config => Check::Deployed,
                     Kind::Setup => Check::Setup,
                 },
-                resource: resource.into(),
-                resource_name: resource.into(),
-                status: Status::Error,
-                message: message.to_string(),
-                details: Vec::new(),
-                note: false,
-            }
+                resource,
+                resource,
+                Status::Error,
+                spec.severity(),
+                message,
+            )
         })
         .collect()
 }

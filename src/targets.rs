@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::rules::{self, Kind, Rule, Setting, ValueType};
+use crate::rules::{self, Kind, Rule, Setting, Severity, ValueType};
 
 /// Where the Policy rule template expects the target's source IPs.
 pub const SOURCE_IP_PARAM: &str = "PARAM_1_SOURCE_IP";
@@ -60,6 +60,8 @@ pub struct RuleSpec {
     pub parameters: BTreeMap<String, String>,
     /// CloudKestrel options for the local check, as given (no defaults).
     pub options: BTreeMap<String, String>,
+    /// The severity targets.json gives this rule for this target (`"Severity"`).
+    pub severity: Option<Severity>,
 }
 
 impl fmt::Debug for RuleSpec {
@@ -71,6 +73,7 @@ impl fmt::Debug for RuleSpec {
             .field("source_ips", &self.source_ips)
             .field("parameters", &self.parameters)
             .field("options", &self.options)
+            .field("severity", &self.severity)
             .finish()
     }
 }
@@ -98,7 +101,13 @@ impl RuleSpec {
             source_ips: Vec::new(),
             parameters: BTreeMap::new(),
             options: BTreeMap::new(),
+            severity: None,
         }
+    }
+
+    /// The rule's severity for this target: targets.json's, else the rule's own.
+    pub fn severity(&self) -> Severity {
+        self.severity.unwrap_or(self.rule.meta().severity)
     }
 
     /// A managed-rule parameter, or its default.
@@ -518,6 +527,7 @@ impl TryFrom<RawRule> for RuleSpec {
                     source_ips: ips,
                     parameters: BTreeMap::new(),
                     options: BTreeMap::new(),
+                    severity: None,
                 })
             }
             RawRule::Setup(r) => {
@@ -530,6 +540,7 @@ impl TryFrom<RawRule> for RuleSpec {
                     source_ips: Vec::new(),
                     parameters: BTreeMap::new(),
                     options: settings(meta.name, "Options", meta.options, &r.options)?,
+                    severity: None,
                 })
             }
             RawRule::Config(c) => {
@@ -548,6 +559,7 @@ impl TryFrom<RawRule> for RuleSpec {
                     source_ips: Vec::new(),
                     parameters: settings(meta.name, "Parameters", meta.parameters, &c.parameters)?,
                     options: settings(meta.name, "Options", meta.options, &c.options)?,
+                    severity: None,
                 })
             }
         }

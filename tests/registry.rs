@@ -127,16 +127,18 @@ fn force_mfa_is_the_documented_aws_example() {
 /// rule fixture, in rule_fixtures.rs.)
 #[test]
 fn has_note_is_the_note_flag_or_details() {
-    use cloudkestrel::rules::{Check, Finding, Status};
+    use cloudkestrel::rules::{Check, Finding, Severity, Status};
     let f = |details: Vec<String>| Finding {
-        rule: "IAM_USER_MFA_ENABLED",
-        check: Check::Local,
-        resource: "arn:aws:iam::123456789012:user/alice".into(),
-        resource_name: "alice".into(),
-        status: Status::Pass,
-        message: "alice has MFA".into(),
         details,
-        note: false,
+        ..Finding::new(
+            "IAM_USER_MFA_ENABLED",
+            Check::Local,
+            "arn:aws:iam::123456789012:user/alice",
+            "alice",
+            Status::Pass,
+            Severity::High,
+            "alice has MFA",
+        )
     };
     assert!(!f(vec![]).has_note());
     assert!(f(vec!["x".into()]).has_note());

@@ -171,7 +171,7 @@ fn json_writer_equals_the_serde_value_of_the_report() {
     // One result per line: each result line parses on its own.
     let lines: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("    {\"rule\""))
+        .filter(|l| l.starts_with("    {\"id\""))
         .collect();
     assert_eq!(lines.len(), demo.results.len());
     for l in lines {
@@ -210,4 +210,118 @@ fn json_writer_equals_the_serde_value_of_the_report() {
     report.results.clear();
     report.problems.clear();
     check(&report);
+}
+
+/// Finding ids: unique within every report, over every rule fixture evaluated with every
+/// rule, and the demo.
+#[test]
+fn finding_ids_are_unique_within_a_report() {
+    let all_rules: Vec<String> = cloudkestrel::rules::RULES
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            let ips = if m.name == "User_Source_IP_Restrictions" {
+                ", \"Source_IPs\": [\"195.89.85.67\"]"
+            } else {
+                ""
+            };
+            format!(
+                "{{\"{}\": {{\"Name\": \"{}\"{ips}}}}}",
+                m.kind.as_str(),
+                m.name
+            )
+        })
+        .collect();
+    let targets = targets::parse(
+        std::path::Path::new("t.json"),
+        &format!(
+            "{{\"Targets\": [{{\"all\": {{\"Rules\": [{}]}}}}]}}",
+            all_rules.join(", ")
+        ),
+    )
+    .unwrap();
+    let target = targets.get("all").unwrap();
+    let mut accounts = vec![root().join("fixtures/demo-account.json")];
+    for rule in std::fs::read_dir(root().join("fixtures/rules")).unwrap() {
+        for case in std::fs::read_dir(rule.unwrap().path()).unwrap() {
+            accounts.push(case.unwrap().path().join("account.json"));
+        }
+    }
+    assert!(accounts.len() > 100, "{}", accounts.len());
+    for path in accounts {
+        let account = fixture::load(&path).unwrap();
+        let report = evaluate_account(target, &account, "s");
+        let mut ids: Vec<_> = report.results.iter().map(|r| r.id).collect();
+        ids.sort();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            before,
+            "{}: two results share an id",
+            path.display()
+        );
+    }
+}
+
+/// The same finding has the same id in two snapshots of a changed account (a user
+/// added, a policy changed, the finding's status and message changed), and the id is
+/// the documented function of account, rule, check and resource.
+#[test]
+fn finding_ids_survive_changes_to_the_account() {
+    use cloudkestrel::rules::id::FindingId;
+    let before = demo_report();
+    let targets = targets::load(&root().join("targets.example.json")).unwrap();
+    let mut account = fixture::load(&root().join("fixtures/demo-account.json")).unwrap();
+    let mut newcomer = account.iam.users[0].clone();
+    newcomer.name = "zoe".into();
+    newcomer.arn = "arn:aws:iam::123456789012:user/zoe".into();
+    newcomer.user_id = "AIDAZOE".into();
+    account.iam.users.push(newcomer);
+    // bob gets MFA: his IAM_USER_MFA_ENABLED result goes from fail to pass.
+    for row in &mut account.iam.credential_report {
+        if row.user == "bob" {
+            row.mfa_active = true;
+        }
+    }
+    account.metadata.collected_at += chrono::Duration::days(30);
+    let after = evaluate_account(targets.get("demo").unwrap(), &account, "other.sqlite");
+    let key = |r: &cloudkestrel::rules::Finding| (r.rule, r.check, r.resource.clone(), r.aspect);
+    let mut kept = 0;
+    for b in &before.results {
+        if let Some(a) = after.results.iter().find(|a| key(a) == key(b)) {
+            assert_eq!(a.id, b.id, "{:?}", key(b));
+            kept += 1;
+        }
+    }
+    assert_eq!(
+        kept,
+        before.results.len(),
+        "every earlier finding is still there"
+    );
+    let bob = |r: &cloudkestrel::report::TargetReport| {
+        r.results
+            .iter()
+            .find(|x| {
+                x.rule == "IAM_USER_MFA_ENABLED"
+                    && x.check.as_str() == "local"
+                    && &*x.resource_name == "bob"
+            })
+            .cloned()
+            .unwrap()
+    };
+    let (b, a) = (bob(&before), bob(&after));
+    assert_ne!((b.status, &b.message), (a.status, &a.message));
+    assert_eq!(b.id, a.id);
+    assert_eq!(
+        b.id,
+        FindingId::of(
+            "123456789012",
+            "IAM_USER_MFA_ENABLED",
+            "local",
+            "arn:aws:iam::123456789012:user/bob",
+            ""
+        )
+    );
+    assert!(after.results.iter().any(|r| &*r.resource_name == "zoe"));
 }

@@ -8,15 +8,21 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::model::Problem;
+use crate::rules::id::FindingId;
 use crate::rules::{Finding, Status};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The counts of a report. `fail` counts every failure, `suppressed` those of them a
+/// suppression accepts; `new`, with a baseline, those absent from it (suppressed or not).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
     pub error: usize,
+    pub suppressed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<usize>,
 }
 
 impl Summary {
@@ -27,6 +33,10 @@ impl Summary {
                 Status::Pass => s.pass += 1,
                 Status::Fail => s.fail += 1,
                 Status::Error => s.error += 1,
+            }
+            s.suppressed += usize::from(r.suppressed.is_some());
+            if let Some(new) = r.new {
+                *s.new.get_or_insert(0) += usize::from(new);
             }
         }
         s
@@ -72,6 +82,16 @@ impl TargetReport {
         rule_order: &[&str],
     ) -> Self {
         sort_results(&mut results, rule_order);
+        let account = account_id.as_deref().unwrap_or_default();
+        for r in &mut results {
+            r.id = FindingId::of(
+                account,
+                r.rule,
+                r.check.as_str(),
+                &r.resource,
+                r.aspect.unwrap_or_default(),
+            );
+        }
         TargetReport {
             schema_version: SCHEMA_VERSION,
             target,
@@ -119,11 +139,21 @@ impl TargetReport {
         json_opt_str(w, collected.as_deref())?;
         w.write_all(b",\n  \"snapshot\": ")?;
         json_str(w, &self.snapshot)?;
-        let Summary { pass, fail, error } = self.summary;
+        let Summary {
+            pass,
+            fail,
+            error,
+            suppressed,
+            new,
+        } = self.summary;
         write!(
             w,
-            ",\n  \"summary\": {{\"pass\": {pass}, \"fail\": {fail}, \"error\": {error}}},\n  \"results\": ["
+            ",\n  \"summary\": {{\"pass\": {pass}, \"fail\": {fail}, \"error\": {error}, \"suppressed\": {suppressed}"
         )?;
+        if let Some(new) = new {
+            write!(w, ", \"new\": {new}")?;
+        }
+        w.write_all(b"},\n  \"results\": [")?;
         for (i, r) in self.results.iter().enumerate() {
             w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
             write_finding(w, r)?;
@@ -205,8 +235,13 @@ fn sort_results(results: &mut [Finding], rule_order: &[&str]) {
 
 /// One result as a compact JSON object, keys in the struct's order.
 fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
-    // Rule names, checks and statuses are CloudKestrel's own words, never escaped.
-    w.write_all(b"{\"rule\": \"")?;
+    // Ids, rule names, checks, statuses and severities are CloudKestrel's own words,
+    // never escaped.
+    let mut id = Vec::with_capacity(32);
+    f.id.write_hex(&mut id);
+    w.write_all(b"{\"id\": \"")?;
+    w.write_all(&id)?;
+    w.write_all(b"\", \"rule\": \"")?;
     w.write_all(f.rule.as_bytes())?;
     w.write_all(b"\", \"check\": \"")?;
     w.write_all(f.check.as_str().as_bytes())?;
@@ -217,6 +252,8 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
     json_str(w, &f.resource_name)?;
     w.write_all(b", \"status\": \"")?;
     w.write_all(f.status.as_str().as_bytes())?;
+    w.write_all(b"\", \"severity\": \"")?;
+    w.write_all(f.severity.as_str().as_bytes())?;
     w.write_all(b"\"")?;
     w.write_all(b", \"message\": ")?;
     json_str(w, &f.message)?;
@@ -229,6 +266,27 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
             json_str(w, d)?;
         }
         w.write_all(b"]")?;
+    }
+    if let Some(a) = f.aspect {
+        w.write_all(b", \"aspect\": ")?;
+        json_str(w, a)?;
+    }
+    if let Some(s) = &f.suppressed {
+        w.write_all(b", \"suppressed\": {\"reason\": ")?;
+        json_str(w, &s.reason)?;
+        write!(w, ", \"expires\": \"{}\"", s.expires.format("%Y-%m-%d"))?;
+        if let Some(owner) = &s.owner {
+            w.write_all(b", \"owner\": ")?;
+            json_str(w, owner)?;
+        }
+        w.write_all(b"}")?;
+    }
+    if let Some(new) = f.new {
+        w.write_all(if new {
+            b", \"new\": true"
+        } else {
+            b", \"new\": false"
+        })?;
     }
     w.write_all(b"}")
 }
@@ -267,16 +325,15 @@ mod tests {
     use crate::rules::Check;
 
     fn finding(rule: &'static str, check: Check, name: &str, n: usize) -> Finding {
-        Finding {
+        Finding::new(
             rule,
             check,
-            resource: format!("arn:{name}:{n}").into(),
-            resource_name: name.into(),
-            status: Status::Pass,
-            message: format!("#{n}"),
-            details: Vec::new(),
-            note: false,
-        }
+            format!("arn:{name}:{n}"),
+            name,
+            Status::Pass,
+            crate::rules::Severity::Low,
+            format!("#{n}"),
+        )
     }
 
     /// The words the JSON writer copies without escaping need none.

@@ -6,6 +6,7 @@
 //! users write in targets.json and are never reused.
 
 pub mod config;
+pub mod id;
 pub mod policy;
 pub mod setup;
 
@@ -109,6 +110,39 @@ pub enum Trigger {
     ChangesAndPeriodic(&'static [&'static str]),
 }
 
+/// How bad a failure of a rule is, most severe first. Each rule declares one with a
+/// sentence on why; targets.json may override it per rule and target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 #[derive(Debug)]
 pub struct RuleMeta {
     /// The name users write in targets.json.
@@ -131,6 +165,10 @@ pub struct RuleMeta {
     pub options: &'static [Setting],
     /// What the local (or policy) checks read; a problem there makes them `error`.
     pub needs: &'static [Section],
+    /// How bad a failure is, unless targets.json says otherwise for a target.
+    pub severity: Severity,
+    /// Why, in one sentence (`rules --explain`, the HTML report, SARIF).
+    pub severity_reason: &'static str,
     /// The rule's full documentation (its doc comment).
     pub doc: &'static str,
 }
@@ -229,8 +267,13 @@ impl Check {
 }
 
 /// One verdict on one resource.
+///
+/// Its fields are in the order of the JSON report's results (a test holds the
+/// hand-written writer equal to serde's form of this struct).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// The stable id ([`id::FindingId`]): set when the report is made, never by a rule.
+    pub id: id::FindingId,
     /// The rule's name (its [`RuleMeta::name`]).
     pub rule: &'static str,
     pub check: Check,
@@ -240,10 +283,23 @@ pub struct Finding {
     pub resource: Arc<str>,
     pub resource_name: Arc<str>,
     pub status: Status,
+    /// The rule's severity for this target (targets.json's, else the rule's own).
+    pub severity: Severity,
     pub message: String,
     /// Extra lines (a policy difference, the statements found public).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
+    /// What about the resource, where one check gives one resource several results
+    /// (Account_Setup: the policy expected on a group). Part of the finding's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aspect: Option<&'static str>,
+    /// Set by triage, never by a rule: the suppression that accepts this `fail` (see
+    /// [`crate::triage::suppressions`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Arc<crate::triage::suppressions::Applied>>,
+    /// Set by triage with a baseline: whether this `fail` is absent from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
     /// Whether the message carries a note worth reading even on a pass: an ignored user
     /// (`IgnoreUsers`), a `DISAGREEMENT` with AWS Config, `NOT_APPLICABLE`, a fallback to
     /// `GetAccountSummary`, a `note:`, or `no evaluation results` yet. Set by the code
@@ -251,6 +307,46 @@ pub struct Finding {
     /// so the HTML report need not search every message for them.
     #[serde(skip)]
     pub note: bool,
+}
+
+impl Finding {
+    /// A finding with no details, aspect or triage, its id still to be made.
+    pub fn new(
+        rule: &'static str,
+        check: Check,
+        resource: impl Into<Arc<str>>,
+        resource_name: impl Into<Arc<str>>,
+        status: Status,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            id: id::FindingId::default(),
+            rule,
+            check,
+            resource: resource.into(),
+            resource_name: resource_name.into(),
+            status,
+            severity,
+            message: message.into(),
+            details: Vec::new(),
+            aspect: None,
+            suppressed: None,
+            new: None,
+            note: false,
+        }
+    }
+
+    /// This finding about `aspect` of its resource (see [`Finding::aspect`]).
+    pub fn about(mut self, aspect: &'static str) -> Self {
+        self.aspect = Some(aspect);
+        self
+    }
+
+    /// Whether this is a failure no suppression accepts: what makes a run exit 1.
+    pub fn unsuppressed_failure(&self) -> bool {
+        self.status == Status::Fail && self.suppressed.is_none()
+    }
 }
 
 /// Lookups over one account, built once for all of its rules.
@@ -340,16 +436,15 @@ impl<'a> Context<'a> {
         status: Status,
         message: impl Into<String>,
     ) -> Finding {
-        Finding {
-            rule: self.rule_name(),
+        Finding::new(
+            self.rule_name(),
             check,
-            resource: resource.into(),
-            resource_name: resource_name.into(),
+            resource,
+            resource_name,
             status,
-            message: message.into(),
-            details: Vec::new(),
-            note: false,
-        }
+            self.spec.severity(),
+            message,
+        )
     }
 
     pub fn account_arn(&self) -> String {

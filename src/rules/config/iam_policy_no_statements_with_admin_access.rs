@@ -1,7 +1,8 @@
 use crate::model::Section;
 use crate::policy::{normalize, Statement};
 use crate::rules::{
-    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Status, Trigger,
+    ValueType,
 };
 
 rule! {
@@ -67,6 +68,8 @@ rule! {
             doc: "Whether Allow + NotAction on * counts as admin access (default true)",
         }],
         needs: &[Section::IamAuthorization],
+        severity: Severity::High,
+        severity_reason: "a policy that allows every action on every resource makes whoever has it an administrator: one stolen credential then owns the account",
     };
 }
 

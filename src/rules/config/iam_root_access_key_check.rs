@@ -1,6 +1,7 @@
 use crate::model::{CredentialReportRow, Section};
 use crate::rules::{
-    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Status, Trigger,
+    ValueType,
 };
 
 rule! {
@@ -58,6 +59,8 @@ rule! {
         }],
         // Both sources are optional (one replaces the other); `check` decides.
         needs: &[],
+        severity: Severity::Critical,
+        severity_reason: "a root access key is a permanent credential that no IAM policy can restrict: whoever holds it owns the account",
     };
 }
 

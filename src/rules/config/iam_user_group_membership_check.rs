@@ -1,6 +1,7 @@
 use crate::model::Section;
 use crate::rules::{
-    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Status, Trigger,
+    ValueType,
 };
 
 rule! {
@@ -53,6 +54,8 @@ rule! {
             doc: "With several groupNames: membership in any one (default) or in all",
         }],
         needs: &[Section::IamAuthorization],
+        severity: Severity::Low,
+        severity_reason: "users outside groups escape the permissions managed for their role; a hygiene issue",
     };
 }
 

@@ -1,6 +1,7 @@
 use crate::model::Section;
 use crate::rules::{
-    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Status, Trigger,
+    ValueType,
 };
 
 rule! {
@@ -48,6 +49,8 @@ rule! {
             doc: "Only users with a console password need MFA (default false, like the managed rule)",
         }],
         needs: &[Section::IamAuthorization, Section::IamCredentialReport, Section::IamVirtualMfa],
+        severity: Severity::High,
+        severity_reason: "a user without MFA is one phished password or leaked key away from an attacker acting as that user",
     };
 }
 

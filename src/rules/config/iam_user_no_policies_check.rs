@@ -1,6 +1,7 @@
 use crate::model::Section;
 use crate::rules::{
-    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Status, Trigger,
+    ValueType,
 };
 
 rule! {
@@ -45,6 +46,8 @@ rule! {
             doc: "Whether inline user policies count as attached policies (default true)",
         }],
         needs: &[Section::IamAuthorization],
+        severity: Severity::Low,
+        severity_reason: "permissions on users instead of groups or roles are harder to review and to revoke; a hygiene issue, not an exposure",
     };
 }
 

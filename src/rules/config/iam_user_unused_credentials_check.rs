@@ -2,7 +2,8 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Section;
 use crate::rules::{
-    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    cat, rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Status, Trigger,
+    ValueType,
 };
 
 rule! {
@@ -72,6 +73,8 @@ rule! {
             },
         ],
         needs: &[Section::IamAuthorization, Section::IamCredentialReport],
+        severity: Severity::Medium,
+        severity_reason: "forgotten passwords and keys are credentials nobody watches; they are a way in that no one would miss, not an opening by themselves",
     };
 }
 

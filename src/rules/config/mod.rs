@@ -407,16 +407,15 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn finding(check: Check, status: Status, message: &str) -> Finding {
-        Finding {
-            rule: "IAM_USER_MFA_ENABLED",
+        Finding::new(
+            "IAM_USER_MFA_ENABLED",
             check,
-            resource: "arn:aws:iam::123456789012:user/alice".into(),
-            resource_name: "alice".into(),
+            "arn:aws:iam::123456789012:user/alice",
+            "alice",
             status,
-            message: message.into(),
-            details: Vec::new(),
-            note: false,
-        }
+            crate::rules::Severity::High,
+            message,
+        )
     }
 
     /// Only CloudKestrel's own IgnoreUsers pass silences a disagreement: an AWS Config

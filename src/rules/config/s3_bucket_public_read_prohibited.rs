@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Trigger};
+use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Severity, Trigger};
 
 use super::s3_access::{self, Access};
 
@@ -66,6 +66,8 @@ rule! {
         parameters: &[],
         options: &[],
         needs: &[Section::S3Buckets, Section::S3AccountPublicAccessBlock],
+        severity: Severity::Critical,
+        severity_reason: "anyone on the internet can read the data: public buckets are the classic AWS data leak",
     };
 }
 

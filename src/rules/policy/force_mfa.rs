@@ -1,5 +1,5 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Trigger};
+use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Severity, Trigger};
 
 rule! {
     /// ## What it checks
@@ -51,6 +51,8 @@ rule! {
         parameters: &[],
         options: &[],
         needs: &[Section::IamAuthorization],
+        severity: Severity::High,
+        severity_reason: "without it, a stolen password or access key alone acts with the user's permissions: MFA is what stops most credential theft",
     };
 }
 

@@ -1,5 +1,7 @@
 use crate::model::Section;
-use crate::rules::{rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Trigger, ValueType};
+use crate::rules::{
+    rule, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Trigger, ValueType,
+};
 
 rule! {
     /// ## What it checks
@@ -53,6 +55,8 @@ rule! {
         }],
         options: &[],
         needs: &[Section::IamAuthorization],
+        severity: Severity::Medium,
+        severity_reason: "credentials then work from anywhere on the internet; MFA still protects console users, so this is a second line of defence",
     };
 }
 

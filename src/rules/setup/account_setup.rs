@@ -1,6 +1,7 @@
 use crate::model::Section;
 use crate::rules::{
-    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Status, Trigger, ValueType,
+    rule, Check, Context, Finding, Kind, Rule, RuleMeta, Setting, Severity, Status, Trigger,
+    ValueType,
 };
 
 rule! {
@@ -68,6 +69,8 @@ rule! {
             },
         ],
         needs: &[Section::IamAuthorization],
+        severity: Severity::Low,
+        severity_reason: "the expected groups and policies make the other rules easy to satisfy; their absence is no exposure by itself",
     };
 }
 
@@ -154,21 +157,24 @@ impl Rule for AccountSetup {
                     .attached_policies
                     .iter()
                     .any(|a| p.matches(a, account_id));
-                out.push(cx.finding(
-                    Check::Setup,
-                    group.arn.as_str(),
-                    group.name.as_str(),
-                    if attached { Status::Pass } else { Status::Fail },
-                    if attached {
-                        format!("{} has {} attached", group.name, p.name())
-                    } else {
-                        format!(
-                            "{} (for {purpose}) does not have {} attached",
-                            group.name,
-                            p.name()
-                        )
-                    },
-                ));
+                out.push(
+                    cx.finding(
+                        Check::Setup,
+                        group.arn.as_str(),
+                        group.name.as_str(),
+                        if attached { Status::Pass } else { Status::Fail },
+                        if attached {
+                            format!("{} has {} attached", group.name, p.name())
+                        } else {
+                            format!(
+                                "{} (for {purpose}) does not have {} attached",
+                                group.name,
+                                p.name()
+                            )
+                        },
+                    )
+                    .about(p.name()),
+                );
             }
         }
         out
