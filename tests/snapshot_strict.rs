@@ -386,6 +386,27 @@ fn the_writer_refuses_what_the_reader_would() {
     assert!(snapshot::write(&path, &account).is_err());
     assert!(!path.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // A fixture holding one is bad input for `snapshot import` (exit 2), not a snapshot.
+    let mut fixture: serde_json::Value =
+        serde_json::from_str(&cloudkestrel::fixture::to_json(&demo())).unwrap();
+    fixture["config"]["regions"][0]["compliance"][0]["compliance"] = "MAYBE".into();
+    let file = dir.path().join("f.json");
+    std::fs::write(&file, fixture.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cloudkestrel"))
+        .args(["snapshot", "import"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("compliance: \"MAYBE\" is not an evaluation result compliance"),
+        "{stderr}"
+    );
+    assert!(!path.exists());
 }
 
 /// `peek_target` reads the name without the seal; it still refuses a snapshot with two
