@@ -4,6 +4,9 @@
 //! The abandoning test stops snapshot writes for this whole test process: no other
 //! test here writes a snapshot in-process (the others run the binary).
 
+// Signals and PIDs as POSIX has them.
+#![cfg(unix)]
+
 mod common;
 
 use std::io::Read;
