@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use cloudkestrel::policy::{normalize, parse_document, Policy};
+use cloudkestrel::policy::{normalize, parse_document, parse_json_document, Policy};
 
 const FORCE_MFA: &str = include_str!("../policies/Force_MFA.json");
 
@@ -47,6 +47,19 @@ fn weakened() -> Value {
 #[divan::bench]
 fn parse_force_mfa() -> Value {
     parse_document(divan::black_box(FORCE_MFA)).unwrap()
+}
+
+/// A snapshot's documents are read with the duplicate-key check (issue 12): what that
+/// costs against serde_json's own parser, on the compact JSON the writer stores.
+#[divan::bench(args = ["serde_json", "parse_json_document"])]
+fn parse_stored_force_mfa(bencher: divan::Bencher, which: &str) {
+    let stored = serde_json::to_string(&ours()).unwrap();
+    match which {
+        "serde_json" => {
+            bencher.bench(|| serde_json::from_str::<Value>(divan::black_box(&stored)).unwrap())
+        }
+        _ => bencher.bench(|| parse_json_document(divan::black_box(&stored)).unwrap()),
+    }
 }
 
 #[divan::bench(args = ["ours", "reordered", "weakened"])]

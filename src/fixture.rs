@@ -93,10 +93,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Account, FixtureError> {
             message,
         }
     })?;
-    check_unique(&account).map_err(|message| FixtureError::Inconsistent {
-        file: file.to_path_buf(),
-        message,
-    })?;
+    check_unique(&account)
+        .and_then(|()| account.check_domains())
+        .map_err(|message| FixtureError::Inconsistent {
+            file: file.to_path_buf(),
+            message,
+        })?;
     Ok(account)
 }
 

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod collect;
 pub mod evaluate;
 pub mod fixture;
+pub mod interrupt;
 pub mod model;
 pub mod policy;
 pub mod report;
@@ -28,10 +29,15 @@ pub enum Exit {
     Incomplete = 3,
     /// Invalid input or usage; nothing was evaluated.
     Usage = 2,
+    /// Stopped by SIGINT (Ctrl-C): 128 + 2, the shells' convention.
+    Interrupted = 130,
+    /// Stopped by SIGTERM: 128 + 15.
+    Terminated = 143,
 }
 
 impl Exit {
-    /// Combines outcomes: 2 beats 3 beats 1 beats 0.
+    /// Combines outcomes: an interruption beats 2, which beats 3, which beats 1, which
+    /// beats 0.
     pub fn worst(self, other: Exit) -> Exit {
         fn rank(e: Exit) -> u8 {
             match e {
@@ -39,6 +45,7 @@ impl Exit {
                 Exit::Fail => 1,
                 Exit::Incomplete => 2,
                 Exit::Usage => 3,
+                Exit::Interrupted | Exit::Terminated => 4,
             }
         }
         if rank(other) > rank(self) {
@@ -60,6 +67,7 @@ Exit codes:
   1  at least one result failed
   2  invalid input or usage (nothing evaluated)
   3  a target could not be fully audited (an error result, an unreadable snapshot)
+  130  collect or audit stopped by Ctrl-C (SIGINT); 143 by SIGTERM
   When several apply: 2, then 3, then 1.";
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use cloudkestrel::apply;
 use cloudkestrel::collect::{self, Collected, Connection};
 use cloudkestrel::evaluate;
 use cloudkestrel::rules;
-use cloudkestrel::{fixture, snapshot, targets, Exit, EXIT_CODES};
+use cloudkestrel::{fixture, interrupt, snapshot, targets, Exit, EXIT_CODES};
 
 // evaluate allocates and frees several strings per result, tens of thousands per
 // snapshot: with glibc's allocator that was a quarter of its instructions. mimalloc
@@ -349,7 +349,15 @@ fn run_collect(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
         Ok(r) => r,
         Err(e) => return e,
     };
+    remove_leftovers(&selected, &args.snapshot_dir, args.quiet);
     let bars = progress_bars(&selected, args.quiet);
+    // Ctrl-C or SIGTERM from here on: writes abandoned, exit 130 or 143 (interrupt.rs).
+    let multi = bars.as_ref().map(|(m, _)| m.clone());
+    interrupt::watch(&runtime, move || {
+        if let Some(m) = multi {
+            let _ = m.clear();
+        }
+    });
     let progress = |target: &str, step: &str| match bars.as_ref().and_then(|(_, b)| b.get(target)) {
         Some(bar) => bar.set_message(step.to_string()),
         None => tracing::info!("{target}: {step}"),
@@ -372,6 +380,7 @@ fn run_collect(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
     let Some(reports) = reports else {
         return exit;
     };
+    interrupt::evaluating();
     // audit: evaluate exactly the snapshots just written; a target whose snapshot
     // could not be written gets an error report, never an older snapshot.
     let jobs: Vec<evaluate::Job> = collected
@@ -387,6 +396,25 @@ fn run_collect(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
         &reports.report_dir,
         reports.formats(),
     )))
+}
+
+/// Removes what collects killed while writing left in the targets' snapshot
+/// directories (temporary files of processes that are gone), and says so.
+fn remove_leftovers(targets: &[&targets::Target], dir: &std::path::Path, quiet: bool) {
+    for t in targets {
+        for left in snapshot::remove_stale_temporaries(&dir.join(&t.name)) {
+            let (path, pid) = (left.path.display(), left.pid);
+            match left.removed {
+                Ok(()) if !quiet => println!(
+                    "removed {path}: the temporary file of a collect that did not finish (process {pid} is gone)"
+                ),
+                Ok(()) => {}
+                Err(e) => eprintln!(
+                    "warning: {path}: cannot remove this temporary file of a collect that did not finish (process {pid}): {e}"
+                ),
+            }
+        }
+    }
 }
 
 /// The async runtime for the commands that call AWS.

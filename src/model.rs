@@ -13,6 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod domain;
+pub use domain::{quoted, Domain};
+
 /// One account's state as collected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -314,14 +317,17 @@ pub struct ConfigRule {
     pub name: String,
     #[serde(default)]
     pub arn: Option<String>,
+    /// One of [`ConfigRule::SOURCE_OWNERS`].
     #[serde(default = "default_owner")]
     pub source_owner: String,
     pub source_identifier: String,
     /// InputParameters as AWS returns it: a JSON string.
     #[serde(default)]
     pub input_parameters: Option<String>,
+    /// One of [`ConfigRule::EXECUTION_FREQUENCIES`].
     #[serde(default)]
     pub maximum_execution_frequency: Option<String>,
+    /// One of [`ConfigRule::STATES`].
     #[serde(default)]
     pub state: Option<String>,
 }
@@ -346,7 +352,7 @@ pub struct ComplianceResult {
     pub config_rule_name: String,
     pub resource_type: String,
     pub resource_id: String,
-    /// `COMPLIANT`, `NON_COMPLIANT` or `NOT_APPLICABLE`.
+    /// One of [`ComplianceResult::COMPLIANCE`].
     pub compliance: String,
     #[serde(default)]
     pub recorded_at: Option<DateTime<Utc>>,
@@ -390,7 +396,7 @@ pub struct Bucket {
     /// The bucket policy, parsed; `None` = no bucket policy.
     #[serde(default)]
     pub policy: Option<Value>,
-    /// `BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter`; `None` = not set.
+    /// One of [`Bucket::OBJECT_OWNERSHIP`]; `None` = not set.
     #[serde(default)]
     pub ownership_controls: Option<String>,
     /// The bucket-level public access block; `None` = not configured.
@@ -414,11 +420,11 @@ pub fn bucket_arn(partition: &str, name: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grant {
-    /// `Group`, `CanonicalUser` or `AmazonCustomerByEmail`.
+    /// One of [`Grant::GRANTEE_TYPES`].
     pub grantee_type: String,
     /// The group URI, canonical user id or e-mail.
     pub grantee: String,
-    /// `READ`, `WRITE`, `READ_ACP`, `WRITE_ACP`, `FULL_CONTROL`.
+    /// One of [`Grant::PERMISSIONS`].
     pub permission: String,
 }
 

@@ -109,7 +109,13 @@ pub fn parse_document(text: &str) -> Result<Value, PolicyError> {
             .decode_utf8()
             .map_err(|e| PolicyError(format!("not valid URL-encoded UTF-8: {e}")))?
     };
-    let mut de = serde_json::Deserializer::from_str(&decoded);
+    parse_json_document(&decoded)
+}
+
+/// Parses a document that is JSON text, never URL-encoded (as a snapshot stores them),
+/// with the same rule as [`parse_document`]: a key written twice is refused.
+pub fn parse_json_document(text: &str) -> Result<Value, PolicyError> {
+    let mut de = serde_json::Deserializer::from_str(text);
     let value = serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut de)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| match e.classify() {
@@ -180,13 +186,19 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!(
-                    "the key {key:?} appears twice in one object (the policy grammar forbids it, and which one AWS reads is not known)"
-                )));
+            // One lookup per key (`entry`), not two: snapshot reading parses every
+            // stored document with this (issue 12).
+            match out.entry(key) {
+                serde_json::map::Entry::Occupied(o) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "the key {:?} appears twice in one object (the policy grammar forbids it, and which one AWS reads is not known)",
+                        o.key()
+                    )));
+                }
+                serde_json::map::Entry::Vacant(v) => {
+                    v.insert(map.next_value_seed(self)?);
+                }
             }
-            let value = map.next_value_seed(self)?;
-            out.insert(key, value);
         }
         Ok(Value::Object(out))
     }

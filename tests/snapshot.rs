@@ -1,17 +1,10 @@
 //! The snapshot store: round trips, schema upgrades, and refusing what it cannot trust.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use cloudkestrel::snapshot::{self, schema, seal, SnapshotError};
-use cloudkestrel::{fixture, model::Section};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn demo() -> cloudkestrel::model::Account {
-    fixture::load(&root().join("fixtures/demo-account.json")).unwrap()
-}
+use cloudkestrel::model::Section;
+use cloudkestrel::snapshot::{self, schema, SnapshotError};
+use common::*;
 
 #[test]
 fn fixture_round_trips_through_sqlite() {
@@ -71,37 +64,6 @@ fn an_old_schema_file_is_upgraded_in_memory_and_left_untouched() {
         before,
         "an archived snapshot must not be modified"
     );
-}
-
-fn expect_refused(path: &Path, what: &str) -> SnapshotError {
-    match snapshot::read(path) {
-        Ok(_) => panic!("{what} was accepted"),
-        Err(e) => e,
-    }
-}
-
-/// The schema version in a snapshot's bytes (SQLite's `user_version`, offset 60).
-fn set_user_version(bytes: &mut [u8], version: u32) {
-    bytes[60..64].copy_from_slice(&version.to_be_bytes());
-}
-
-/// A snapshot's bytes without their seal.
-fn unsealed(bytes: &[u8]) -> Vec<u8> {
-    assert_eq!(&bytes[bytes.len() - seal::LEN..][..8], &seal::MAGIC);
-    bytes[..bytes.len() - seal::LEN].to_vec()
-}
-
-/// The demo account written as a snapshot at `path`, and that file's bytes without
-/// their seal (to edit and write back).
-fn demo_unsealed(path: &Path) -> Vec<u8> {
-    snapshot::write(path, &demo()).unwrap();
-    unsealed(&std::fs::read(path).unwrap())
-}
-
-fn sealed(mut content: Vec<u8>) -> Vec<u8> {
-    let s = seal::seal(&content);
-    content.extend_from_slice(&s);
-    content
 }
 
 #[test]
@@ -172,55 +134,165 @@ fn a_sealed_snapshot_with_any_byte_changed_is_refused() {
     expect_refused(&path, "a snapshot edited with sqlite3");
 }
 
+/// What a file that is not a readable snapshot is called, by `read` and by
+/// `peek_target` (which `evaluate` uses on snapshots given as arguments) alike: the
+/// message says what the user can do.
 #[test]
-fn foreign_corrupt_and_truncated_files_are_refused() {
+fn each_kind_of_unreadable_file_gets_its_own_message() {
+    const DAMAGED: &str =
+        "the file is truncated or damaged: re-collect or restore it from the archive";
+    const NOT_OURS: &str = "not a CloudKestrel snapshot";
     let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.sqlite");
+    snapshot::write(&good, &demo()).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let file = |name: &str, content: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    };
+
     let other = dir.path().join("other.sqlite");
     rusqlite::Connection::open(&other)
         .unwrap()
         .execute_batch("CREATE TABLE t (x)")
         .unwrap();
-    assert!(matches!(
-        expect_refused(&other, "a foreign SQLite file"),
-        SnapshotError::NotASnapshot { .. }
-    ));
-
-    let text = dir.path().join("text.sqlite");
-    std::fs::write(
-        &text,
-        "hello, I am not a database, but I am long enough to look like one maybe",
-    )
-    .unwrap();
-    let e = expect_refused(&text, "a text file");
-    assert!(
-        matches!(
-            e,
-            SnapshotError::NotASnapshot { .. } | SnapshotError::Corrupt { .. }
-        ),
-        "{e}"
-    );
-
-    let good = dir.path().join("good.sqlite");
-    snapshot::write(&good, &demo()).unwrap();
-    let bytes = std::fs::read(&good).unwrap();
-    for cut in [100, 4096, bytes.len() / 2, bytes.len() - 4096] {
-        let t = dir.path().join(format!("cut{cut}.sqlite"));
-        std::fs::write(&t, &bytes[..cut]).unwrap();
-        expect_refused(&t, &format!("a file truncated to {cut} bytes"));
-    }
-
-    // A page overwritten in the middle.
     let mut damaged = bytes.clone();
     let mid = bytes.len() / 2;
-    damaged[mid..mid + 2048].iter_mut().for_each(|b| *b = 0xA5);
-    let d = dir.path().join("damaged.sqlite");
-    std::fs::write(&d, &damaged).unwrap();
-    expect_refused(&d, "a damaged file");
-
+    damaged[mid..mid + 2048].fill(0xA5);
+    let mut flipped = bytes.clone();
+    flipped[200] ^= 1;
+    let cases: Vec<(&str, std::path::PathBuf, &str, &str)> = vec![
+        (
+            "SQLite from another program",
+            other,
+            NOT_OURS,
+            "the file is SQLite but was not written by cloudkestrel",
+        ),
+        (
+            "a text file",
+            file(
+                "text.sqlite",
+                b"hello, I am not a database, but I am long enough to look like one maybe",
+            ),
+            NOT_OURS,
+            "not an SQLite database",
+        ),
+        (
+            "a short text file",
+            file("short.sqlite", b"hello"),
+            NOT_OURS,
+            "not an SQLite database",
+        ),
+        (
+            "an empty file",
+            file("empty.sqlite", b""),
+            DAMAGED,
+            "the file is empty",
+        ),
+        (
+            "cut inside the header",
+            file("cut50.sqlite", &bytes[..50]),
+            DAMAGED,
+            "cut inside the 100-byte SQLite header",
+        ),
+        (
+            "cut after the header",
+            file("cut100.sqlite", &bytes[..100]),
+            DAMAGED,
+            "cut short: its header counts",
+        ),
+        (
+            "cut at a page",
+            file("cut4096.sqlite", &bytes[..4096]),
+            DAMAGED,
+            "cut short",
+        ),
+        (
+            "cut in half",
+            file("half.sqlite", &bytes[..bytes.len() / 2]),
+            DAMAGED,
+            "cut short",
+        ),
+        (
+            "its seal cut off",
+            file("noseal.sqlite", &unsealed(&bytes)),
+            DAMAGED,
+            "end with a seal and this one has none",
+        ),
+        (
+            "a page overwritten",
+            file("damaged.sqlite", &damaged),
+            DAMAGED,
+            "checksum does not match",
+        ),
+        (
+            "one bit flipped",
+            file("flipped.sqlite", &flipped),
+            DAMAGED,
+            "checksum does not match",
+        ),
+        (
+            "a directory",
+            dir.path().join("dir.sqlite"),
+            "a directory, not a snapshot file",
+            "",
+        ),
+        (
+            "a missing file",
+            dir.path().join("absent.sqlite"),
+            "no such snapshot file",
+            "",
+        ),
+    ];
+    std::fs::create_dir(dir.path().join("dir.sqlite")).unwrap();
+    for (what, path, says, why) in &cases {
+        let e = expect_refused(path, what).to_string();
+        assert!(e.contains(says) && e.contains(why), "{what}: {e}");
+        if *says != NOT_OURS {
+            assert!(!e.contains(NOT_OURS), "{what}: {e}");
+        }
+        if *says != DAMAGED {
+            assert!(!e.contains("truncated"), "{what}: {e}");
+        }
+        // The quick look says the same, except where only the seal tells (it is not
+        // checked there: `read` refuses those files when they are evaluated).
+        match snapshot::peek_target(path) {
+            Ok(target) => {
+                assert!(
+                    why.contains("seal") || why.contains("checksum"),
+                    "{what}: peeked {target}"
+                );
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(says), "{what}: peek: {e}");
+            }
+        }
+    }
     assert!(matches!(
-        expect_refused(&dir.path().join("absent.sqlite"), "a missing file"),
-        SnapshotError::NotFound { .. }
+        expect_refused(&dir.path().join("dir.sqlite"), "a directory"),
+        SnapshotError::NotAFile { .. }
     ));
+
+    // On the command line: exit 3 and the same messages.
+    for (what, path, says, _) in &cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloudkestrel"))
+            .current_dir(dir.path())
+            .arg("evaluate")
+            .arg(path)
+            .arg("--targets")
+            .arg(root().join("targets.example.json"))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(3), "{what}: {text}");
+        assert!(text.contains(says), "{what}: {text}");
+    }
 }
 
 /// Whatever page of a snapshot is damaged, and however (overwritten, zeroed, one byte
@@ -324,6 +396,6 @@ fn orphan_policies_and_memberships_are_refused() {
             .execute(sql, [])
             .unwrap();
         let e = expect_refused(&path, what);
-        assert!(matches!(e, SnapshotError::Corrupt { .. }), "{what}: {e}");
+        assert!(matches!(e, SnapshotError::Invalid { .. }), "{what}: {e}");
     }
 }
