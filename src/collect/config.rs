@@ -84,14 +84,32 @@ fn read_rule(r: &aws_sdk_config::types::ConfigRule) -> Result<ConfigRule, Proble
     let state = need(r.config_rule_state().map(|s| s.as_str()), &|| {
         format!("the ConfigRuleState of rule {name}")
     })?;
+    // Values outside what CloudKestrel knows (an SDK `Unknown`) are malformed answers:
+    // the snapshot stores only known ones (model/domain.rs).
+    let frequency = r
+        .maximum_execution_frequency()
+        .map(|f| f.as_str().to_string());
+    let known = ConfigRule::SOURCE_OWNERS
+        .check(&owner)
+        .and_then(|()| ConfigRule::STATES.check(&state))
+        .and_then(|()| {
+            frequency
+                .as_deref()
+                .map_or(Ok(()), |f| ConfigRule::EXECUTION_FREQUENCIES.check(f))
+        });
+    if let Err(e) = known {
+        return Err(malformed(
+            Section::ConfigRules,
+            OP_RULES,
+            format!("rule {name}: {e}"),
+        ));
+    }
     Ok(ConfigRule {
         arn: r.config_rule_arn().map(str::to_string),
         source_owner: owner,
         source_identifier,
         input_parameters: r.input_parameters().map(str::to_string),
-        maximum_execution_frequency: r
-            .maximum_execution_frequency()
-            .map(|f| f.as_str().to_string()),
+        maximum_execution_frequency: frequency,
         state: Some(state),
         name,
     })
@@ -238,8 +256,10 @@ pub async fn collect_region(
                                 )?,
                                 resource_id: need(q.and_then(|q| q.resource_id()), "resource id")?,
                                 compliance: need(
-                                    r.compliance_type().map(|c| c.as_str()),
-                                    "compliance",
+                                    r.compliance_type()
+                                        .map(|c| c.as_str())
+                                        .filter(|c| ComplianceResult::COMPLIANCE.contains(c)),
+                                    "compliance (one of COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE)",
                                 )?,
                                 recorded_at: r.result_recorded_time().and_then(to_chrono),
                                 annotation: r.annotation().map(str::to_string),

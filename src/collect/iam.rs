@@ -77,6 +77,16 @@ pub async fn collect_authorization_details(
     let need = |value: Option<&str>, what: &dyn Fn() -> String| {
         required(value, Section::IamAuthorization, OP, what).map(str::to_string)
     };
+    let count = |n: Option<i32>, policy: &str| -> Result<i64, Problem> {
+        match n.unwrap_or_default() {
+            n if n >= 0 => Ok(i64::from(n)),
+            n => Err(malformed(
+                Section::IamAuthorization,
+                OP,
+                format!("policy {policy}: a count of {n}"),
+            )),
+        }
+    };
     let unreadable = std::cell::RefCell::new(Vec::new());
     let document = |text: Option<&str>, what: &str, owner_arn: &str| -> Result<Value, Problem> {
         let text = text.ok_or_else(|| {
@@ -239,10 +249,12 @@ pub async fn collect_authorization_details(
                 policy_id: p.policy_id().map(str::to_string),
                 path: p.path().unwrap_or("/").to_string(),
                 default_version_id,
-                attachment_count: p.attachment_count().unwrap_or_default() as i64,
-                permissions_boundary_usage_count: p
-                    .permissions_boundary_usage_count()
-                    .unwrap_or_default() as i64,
+                // Counts IAM gives as 32-bit numbers: a negative one is malformed.
+                attachment_count: count(p.attachment_count(), &name)?,
+                permissions_boundary_usage_count: count(
+                    p.permissions_boundary_usage_count(),
+                    &name,
+                )?,
                 versions,
                 name,
                 arn,
@@ -438,6 +450,13 @@ pub async fn collect_account_summary(
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), i64::from(*v)))
         .collect();
+    if let Some((k, v)) = map.iter().find(|(_, v)| **v < 0) {
+        return Err(malformed(
+            Section::IamAccountSummary,
+            OP,
+            format!("the SummaryMap gives {k} = {v}, a count below 0"),
+        ));
+    }
     // The keys the root rules read, in every answer IAM gives.
     for key in ["AccountMFAEnabled", "AccountAccessKeysPresent"] {
         if !map.contains_key(key) {
