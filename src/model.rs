@@ -294,6 +294,17 @@ pub struct ConfigRecorder {
     pub all_supported: bool,
     #[serde(default)]
     pub include_global_resource_types: bool,
+    /// The recording group's strategy (`ConfigRecorder::RECORDING_STRATEGIES`), as AWS
+    /// gives it or, from an answer of the older API without one, as `all_supported`
+    /// implies it. `None`: not known (a snapshot collected before CloudKestrel read it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording_strategy: Option<String>,
+    /// The recording group's `resourceTypes` (what INCLUSION_BY_RESOURCE_TYPES records).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_types: Vec<String>,
+    /// Its `exclusionByResourceTypes` (what EXCLUSION_BY_RESOURCE_TYPES leaves out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_resource_types: Vec<String>,
     /// From DescribeConfigurationRecorderStatus.
     #[serde(default)]
     pub recording: bool,

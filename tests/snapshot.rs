@@ -308,9 +308,8 @@ fn a_damaged_page_never_reads_as_different_data() {
     let account = demo();
     snapshot::write(&good, &account).unwrap();
     let bytes = std::fs::read(&good).unwrap();
-    // The same file as schema 3 wrote it: no seal (the tables did not change).
-    let mut v3 = unsealed(&bytes);
-    set_user_version(&mut v3, 3);
+    // The same account as schema 3 wrote it: no seal, none of schema 5's columns.
+    let v3 = as_schema_3(&unsealed(&bytes), &dir.path().join("scratch.sqlite"));
     let v3_path = dir.path().join("v3.sqlite");
     std::fs::write(&v3_path, &v3).unwrap();
     assert_eq!(snapshot::read(&v3_path).unwrap(), account);
@@ -369,8 +368,10 @@ fn a_damaged_page_never_reads_as_different_data() {
 #[test]
 fn orphan_policies_and_memberships_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut v3 = demo_unsealed(&dir.path().join("good.sqlite"));
-    set_user_version(&mut v3, 3);
+    let v3 = as_schema_3(
+        &demo_unsealed(&dir.path().join("good.sqlite")),
+        &dir.path().join("scratch.sqlite"),
+    );
     for (what, sql) in [
         (
             "an unknown principal type",

@@ -3,7 +3,11 @@
 //! (A file of its own: the configuration is per process and must come before any other
 //! use of SQLite.)
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::as_schema_3;
 
 use cloudkestrel::{fixture, snapshot, sqlite_memory};
 
@@ -36,9 +40,8 @@ fn snapshots_round_trip_with_sqlite_on_rusts_allocator() {
     assert_eq!(snapshot::read(&shipped).unwrap(), account);
     let mut bytes = std::fs::read(&shipped).unwrap();
     bytes.truncate(bytes.len() - snapshot::seal::LEN);
-    bytes[60..64].copy_from_slice(&3u32.to_be_bytes());
     let v3 = dir.path().join("v3.sqlite");
-    std::fs::write(&v3, &bytes).unwrap();
+    std::fs::write(&v3, as_schema_3(&bytes, &dir.path().join("scratch.sqlite"))).unwrap();
     assert_eq!(snapshot::read(&v3).unwrap(), account);
     // SAFETY: every thread above has finished.
     assert!(

@@ -16,6 +16,7 @@ use aws_sdk_config::types::{
 
 use crate::collect::aws::problem;
 use crate::model::{Account, ConfigRegion, Problem, Section};
+use crate::rules::config::recording;
 use crate::rules::{Kind, Trigger};
 use crate::targets::{parse_input_parameters, RuleSpec, Target};
 
@@ -183,7 +184,19 @@ pub fn plan(target: &Target, account: &Account) -> Plan {
             .collect();
         let missing_regions: Vec<&ConfigRegion> = if meta.global {
             if present.is_empty() {
-                regions.first().into_iter().collect()
+                // A change-triggered rule goes where its types are recorded, if anywhere.
+                let recorded = |r: &&ConfigRegion| match meta.trigger {
+                    Trigger::Changes(types) => {
+                        recording::region_coverage(r, types) == recording::Coverage::Records
+                    }
+                    _ => true,
+                };
+                regions
+                    .iter()
+                    .find(recorded)
+                    .or(regions.first())
+                    .into_iter()
+                    .collect()
             } else {
                 Vec::new()
             }
@@ -214,6 +227,22 @@ pub fn plan(target: &Target, account: &Account) -> Plan {
     {
         if let Some(p) = prerequisites(r, account.metadata.partition(), &plan.account_id) {
             plan.missing_prerequisites.push(p);
+            continue;
+        }
+        // A change-triggered rule whose types the recorder does not record would never
+        // be evaluated: changing the recording is the account owner's choice.
+        for a in plan.additions.iter().filter(|a| a.region == r.region) {
+            if a.maximum_execution_frequency.is_some() || a.scope.is_empty() {
+                continue;
+            }
+            if let recording::Coverage::Not(why) = recording::region_coverage(r, &a.scope) {
+                plan.missing_prerequisites.push(format!(
+                    "{}: {} is change-triggered but {why}, so AWS Config would never evaluate it; CloudKestrel will not change the recorder for you: {}",
+                    r.region,
+                    a.rule_name,
+                    recording::remedy(r, &a.scope)
+                ));
+            }
         }
     }
     plan

@@ -44,10 +44,37 @@ fn read_recorders(
                 || format!("the recordingGroup of recorder {name}"),
             )?;
             let st = statuses.iter().find(|(n, _)| *n == name).map(|(_, x)| x);
+            // The older API has no strategy: allSupported records everything (IAM types
+            // as includeGlobalResourceTypes says), otherwise the listed types.
+            let strategy = match group.recording_strategy().and_then(|s| s.use_only()) {
+                Some(s) => s.as_str().to_string(),
+                None if group.all_supported() => "ALL_SUPPORTED_RESOURCE_TYPES".to_string(),
+                None => "INCLUSION_BY_RESOURCE_TYPES".to_string(),
+            };
+            if let Err(e) = ConfigRecorder::RECORDING_STRATEGIES.check(&strategy) {
+                return Err(malformed(
+                    Section::ConfigRecorders,
+                    OP_RECORDERS,
+                    format!("recorder {name}: {e}"),
+                ));
+            }
+            let types = |list: &[aws_sdk_config::types::ResourceType]| {
+                list.iter()
+                    .map(|t| t.as_str().to_string())
+                    .collect::<Vec<_>>()
+            };
             Ok(ConfigRecorder {
                 role_arn: rec.role_arn().map(str::to_string),
                 all_supported: group.all_supported(),
                 include_global_resource_types: group.include_global_resource_types(),
+                recording_strategy: Some(strategy),
+                resource_types: types(group.resource_types()),
+                excluded_resource_types: types(
+                    group
+                        .exclusion_by_resource_types()
+                        .map(|e| e.resource_types())
+                        .unwrap_or_default(),
+                ),
                 recording: st.is_some_and(|x| x.recording()),
                 last_status: st
                     .and_then(|x| x.last_status())

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use super::{Account, Bucket, ComplianceResult, ConfigRule, Grant};
+use super::{Account, Bucket, ComplianceResult, ConfigRecorder, ConfigRule, Grant};
 
 /// A closed set of values of one text field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +113,18 @@ impl ConfigRule {
     };
 }
 
+impl ConfigRecorder {
+    /// A recording group's strategy (the SDK's `RecordingStrategyType`).
+    pub const RECORDING_STRATEGIES: Domain = Domain {
+        what: "recording strategy",
+        values: &[
+            "ALL_SUPPORTED_RESOURCE_TYPES",
+            "EXCLUSION_BY_RESOURCE_TYPES",
+            "INCLUSION_BY_RESOURCE_TYPES",
+        ],
+    };
+}
+
 impl ComplianceResult {
     /// The compliance of one evaluation result: the SDK's `ComplianceType` without
     /// `INSUFFICIENT_DATA`, which AWS documents as never given for an evaluation result
@@ -150,6 +162,19 @@ impl Account {
             count(format!("account summary {}", quoted(key)), *n)?;
         }
         for region in &self.config.regions {
+            for r in &region.recorders {
+                if let Some(s) = &r.recording_strategy {
+                    field(
+                        format!(
+                            "recorder {} in {}: recording_strategy",
+                            quoted(&r.name),
+                            region.region
+                        ),
+                        &ConfigRecorder::RECORDING_STRATEGIES,
+                        s,
+                    )?;
+                }
+            }
             for r in &region.rules {
                 let at =
                     |f: &str| format!("Config rule {} in {}: {f}", quoted(&r.name), region.region);

@@ -18,6 +18,7 @@ const INFO: Table = Table::new("snapshot_info", &[]);
 const REGIONS: Table = Table::new("regions", &[]);
 const CONFIG_REGIONS: Table = Table::new("config_regions", &[]);
 const RECORDERS: Table = Table::new("config_recorders", &[0, 1]);
+const RECORDER_TYPES: Table = Table::new("config_recorder_types", &[0, 1]);
 const CHANNELS: Table = Table::new("config_delivery_channels", &[0, 1]);
 const RULES: Table = Table::new("config_rules", &[0, 1]);
 const COMPLIANCE: Table = Table::new("config_compliance", &[0, 1, 3]);
@@ -149,7 +150,7 @@ fn load_config(conn: &Connection) -> rusqlite::Result<AwsConfig> {
     };
     for (at, rec) in RECORDERS.rows(
         conn,
-        "SELECT region, name, role_arn, all_supported, include_global_resource_types, recording, last_status FROM config_recorders ORDER BY rowid",
+        "SELECT region, name, role_arn, all_supported, include_global_resource_types, recording, last_status, recording_strategy FROM config_recorders ORDER BY rowid",
         |r| {
             Ok((
                 region_of(&RECORDERS, r)?,
@@ -160,12 +161,43 @@ fn load_config(conn: &Connection) -> rusqlite::Result<AwsConfig> {
                     include_global_resource_types: RECORDERS.flag(r, 4)?,
                     recording: RECORDERS.flag(r, 5)?,
                     last_status: r.get(6)?,
+                    recording_strategy: RECORDERS.one_of_opt(
+                        r,
+                        7,
+                        &ConfigRecorder::RECORDING_STRATEGIES,
+                    )?,
+                    resource_types: Vec::new(),
+                    excluded_resource_types: Vec::new(),
                 },
             ))
         },
     )? {
         regions[at].recorders.push(rec);
     }
+    // Each type a recording group lists, of a recorder the snapshot holds.
+    let mut unowned = Vec::new();
+    for (at, (recorder, listed_as, resource_type)) in RECORDER_TYPES.rows(
+        conn,
+        "SELECT region, recorder, listed_as, resource_type FROM config_recorder_types ORDER BY rowid",
+        |r| {
+            let listed_as = match r.get_ref(2)?.as_str().ok() {
+                Some("included") => true,
+                Some("excluded") => false,
+                _ => return Err(RECORDER_TYPES.refuse(r, 2, "is not included or excluded")),
+            };
+            Ok((
+                region_of(&RECORDER_TYPES, r)?,
+                (r.get::<_, String>(1)?, listed_as, r.get::<_, String>(3)?),
+            ))
+        },
+    )? {
+        match regions[at].recorders.iter_mut().find(|x| x.name == recorder) {
+            Some(rec) if listed_as => rec.resource_types.push(resource_type),
+            Some(rec) => rec.excluded_resource_types.push(resource_type),
+            None => unowned.push(format!("recorder {recorder:?} in {}", regions[at].region)),
+        }
+    }
+    orphans(unowned, "recorded types of")?;
     for (at, ch) in CHANNELS.rows(
         conn,
         "SELECT region, name, s3_bucket_name, sns_topic_arn FROM config_delivery_channels ORDER BY rowid",

@@ -120,6 +120,15 @@ ALTER TABLE iam_policies ADD COLUMN policy_id TEXT;
     r#"
 SELECT 1;
 "#,
+    // 5: what a configuration recorder records (its recording group's strategy and
+    // type lists): a change-triggered rule is evaluated only for recorded types.
+    r#"
+ALTER TABLE config_recorders ADD COLUMN recording_strategy TEXT;
+CREATE TABLE config_recorder_types (
+    region TEXT NOT NULL, recorder TEXT NOT NULL, listed_as TEXT NOT NULL,
+    resource_type TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes and reads.

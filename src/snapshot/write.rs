@@ -265,7 +265,7 @@ fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Resu
         tx.execute("INSERT INTO config_regions VALUES (?1)", [region])?;
         for r in &reg.recorders {
             tx.execute(
-                "INSERT INTO config_recorders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO config_recorders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     region,
                     r.name,
@@ -273,9 +273,21 @@ fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Resu
                     r.all_supported,
                     r.include_global_resource_types,
                     r.recording,
-                    r.last_status
+                    r.last_status,
+                    r.recording_strategy
                 ],
             )?;
+            for (listed_as, types) in [
+                ("included", &r.resource_types),
+                ("excluded", &r.excluded_resource_types),
+            ] {
+                for t in types {
+                    tx.execute(
+                        "INSERT INTO config_recorder_types VALUES (?1, ?2, ?3, ?4)",
+                        [region, &r.name, listed_as, t],
+                    )?;
+                }
+            }
         }
         for d in &reg.delivery_channels {
             tx.execute(

@@ -58,3 +58,19 @@ pub fn demo_edited(path: &Path, sql: &str) {
     let edited = std::fs::read(path).unwrap();
     std::fs::write(path, sealed(edited)).unwrap();
 }
+
+/// A snapshot's unsealed bytes turned into what schema 3 wrote: no seal, and without
+/// what later schemas added (schema 5's recorder columns). `scratch` is a file to use.
+pub fn as_schema_3(content: &[u8], scratch: &Path) -> Vec<u8> {
+    std::fs::write(scratch, content).unwrap();
+    let conn = rusqlite::Connection::open(scratch).unwrap();
+    conn.execute_batch(
+        "DROP TABLE config_recorder_types;
+         ALTER TABLE config_recorders DROP COLUMN recording_strategy;
+         PRAGMA user_version = 3;
+         VACUUM;",
+    )
+    .unwrap();
+    drop(conn);
+    std::fs::read(scratch).unwrap()
+}

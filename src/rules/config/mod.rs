@@ -13,6 +13,7 @@ pub mod iam_user_group_membership_check;
 pub mod iam_user_mfa_enabled;
 pub mod iam_user_no_policies_check;
 pub mod iam_user_unused_credentials_check;
+pub mod recording;
 pub mod s3_access;
 pub mod s3_bucket_public_read_prohibited;
 pub mod s3_bucket_public_write_prohibited;
@@ -61,14 +62,36 @@ fn deployed(cx: &Context<'_>) -> Finding {
         return e;
     }
     let regions = &cx.account.config.regions;
+    // A change-triggered rule is evaluated only on changes the recorder records.
+    let recorded_types = match meta.trigger {
+        crate::rules::Trigger::Changes(types) => types,
+        _ => &[],
+    };
     let mut ok_regions = Vec::new();
     let mut gaps = Vec::new();
     let mut drift = Vec::new();
+    let mut unknown_coverage = Vec::new();
     for region in regions {
         let rules: Vec<&ConfigRule> = deployed_rules(cx, region).collect();
         let recording = region.recorders.iter().any(|r| r.recording);
+        let coverage = if recorded_types.is_empty() {
+            recording::Coverage::Records
+        } else {
+            recording::region_coverage(region, recorded_types)
+        };
         match (rules.is_empty(), recording) {
-            (false, true) => ok_regions.push(region.region.as_str()),
+            (false, true) => match coverage {
+                recording::Coverage::Records => ok_regions.push(region.region.as_str()),
+                recording::Coverage::Unknown => {
+                    ok_regions.push(region.region.as_str());
+                    unknown_coverage.push(region.region.as_str());
+                }
+                recording::Coverage::Not(why) => gaps.push(format!(
+                    "{}: the rule exists and the recorder is recording, but {why}, so AWS Config never evaluates this change-triggered rule; to fix, {}",
+                    region.region,
+                    recording::remedy(region, recorded_types)
+                )),
+            },
             (true, _) => gaps.push(format!(
                 "{}: no rule with SourceIdentifier {id}",
                 region.region
@@ -129,10 +152,30 @@ fn deployed(cx: &Context<'_>) -> Finding {
                 .push_str(&format!(" (note: {})", drift.join("; ")));
             f.note = true;
         }
+        if !unknown_coverage.is_empty() && ok_regions.len() == unknown_coverage.len() {
+            f.message.push_str(&format!(
+                " (note: this snapshot does not say whether the recorder in {} records {}, which this change-triggered rule needs: collect again with this version to check)",
+                unknown_coverage.join(", "),
+                recorded_types.join(", ")
+            ));
+            f.note = true;
+        }
         f.details = drift;
         return f;
     }
-    let remedy = if cx.spec.add_if_missing {
+    // Deployed where it is needed but not evaluated there: apply cannot change a
+    // recorder, so the fix is the one each gap names.
+    let has_rule = |r: &&ConfigRegion| deployed_rules(cx, r).next().is_some();
+    let only_unrecorded = !recorded_types.is_empty()
+        && !regions.is_empty()
+        && if meta.global {
+            regions.iter().any(|r| has_rule(&r))
+        } else {
+            regions.iter().all(|r| has_rule(&r))
+        };
+    let remedy = if only_unrecorded {
+        "the rule is there but AWS Config does not evaluate it: change the recording as said (`cloudkestrel apply` never changes a recorder)"
+    } else if cx.spec.add_if_missing {
         "AddIfMissing is set: run `cloudkestrel apply` to add it"
     } else {
         "add the managed rule in AWS Config, or set \"AddIfMissing\": true and run `cloudkestrel apply`"
