@@ -108,9 +108,10 @@ pub fn load(file: &Path) -> Result<Account, FixtureError> {
     parse(file, &text)
 }
 
-/// The fixture JSON of an account (what `snapshot export` prints).
+/// The fixture JSON of an account (what `snapshot export` prints), with the characters
+/// that could drive a terminal escaped as `\uXXXX` ([`crate::untrusted::JsonEscaping`]).
 pub fn to_json(account: &Account) -> String {
-    let mut s = serde_json::to_string_pretty(account).expect("accounts always serialise");
+    let mut s = crate::untrusted::to_json_pretty(account).expect("accounts always serialise");
     s.push('\n');
     s
 }

@@ -15,6 +15,7 @@ pub mod rules;
 pub mod snapshot;
 pub mod sqlite_memory;
 pub mod targets;
+pub mod untrusted;
 
 /// The process exit codes (see [`Exit::worst`] for their precedence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
