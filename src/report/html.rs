@@ -8,6 +8,7 @@ use horrorshow::{html, owned_html};
 
 use super::TargetReport;
 use crate::rules::{self, Check, Finding, Status};
+use crate::untrusted;
 
 const CSS: &str = include_str!("../../templates/report.css");
 const JS: &str = include_str!("../../templates/report.js");
@@ -15,13 +16,21 @@ const JS: &str = include_str!("../../templates/report.js");
 /// Text from the account, escaped like horrorshow escapes `&str` (`&`, `"`, `<`, `>`),
 /// but copied in one piece when it holds none of them, as nearly every result does:
 /// horrorshow escapes byte by byte, which was a tenth of `evaluate` at scale (issue 5).
+/// Characters that could reorder or hide text ([`untrusted::is_unsafe`]: bidi
+/// overrides, C0 and C1 controls; not TAB, LF and CR, which HTML shows as spaces) are
+/// shown as a marked `[U+202E]` in their place, never applied.
 #[derive(Clone, Copy)]
 struct Esc<'a>(&'a str);
 
 impl RenderOnce for Esc<'_> {
     fn render_once(self, tmpl: &mut TemplateBuffer<'_>) {
-        // memchr searches with vector instructions; a byte loop cost ten instructions a
-        // byte here (measured).
+        // Plain ASCII text skips the search for marked characters in one vectorised
+        // pass. memchr searches with vector instructions; a byte loop cost ten
+        // instructions a byte here (measured).
+        if untrusted::may_hold_unsafe(self.0) && self.0.chars().any(marked) {
+            render_marked(self.0, tmpl);
+            return;
+        }
         let b = self.0.as_bytes();
         if memchr::memchr3(b'&', b'<', b'>', b).is_none() && memchr::memchr(b'"', b).is_none() {
             tmpl.write_raw(self.0);
@@ -29,6 +38,27 @@ impl RenderOnce for Esc<'_> {
             tmpl.write_str(self.0);
         }
     }
+}
+
+/// Whether the HTML report shows `c` as a marker instead of the character.
+fn marked(c: char) -> bool {
+    untrusted::is_unsafe(c) && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// `text` escaped, each [`marked`] character replaced by `[U+XXXX]` in a `<mark>`.
+fn render_marked(text: &str, tmpl: &mut TemplateBuffer<'_>) {
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if marked(c) {
+            tmpl.write_str(&text[start..i]);
+            tmpl.write_raw(&format!(
+                "<mark class=\"cc\" title=\"a control character, shown instead of applied\">[U+{:04X}]</mark>",
+                c as u32
+            ));
+            start = i + c.len_utf8();
+        }
+    }
+    tmpl.write_str(&text[start..]);
 }
 
 /// A rule's documentation, as light Markdown: headings, lists, paragraphs, `code`.
@@ -209,9 +239,9 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                     div(class = "brand") : "CloudKestrel";
                     h1 : &title;
                     dl(class = "meta") {
-                        dt : "Account"; dd : report.account_id.as_deref().unwrap_or("unknown");
+                        dt : "Account"; dd : Esc(report.account_id.as_deref().unwrap_or("unknown"));
                         dt : "Collected"; dd : &collected;
-                        dt : "Snapshot"; dd { code : &report.snapshot; }
+                        dt : "Snapshot"; dd { code : Esc(&report.snapshot); }
                         dt : "Tool"; dd : format_args!("cloudkestrel {}", env!("CARGO_PKG_VERSION"));
                     }
                     div(class = format_args!("verdict {}", verdict.0)) {
@@ -257,10 +287,10 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                     @ for p in &report.problems {
                                         tr(class = "result error") {
                                             td { code : p.section.as_str(); }
-                                            td { code : &p.operation; }
-                                            td : &p.error_code;
-                                            td : format_args!("{}{}", p.region.as_deref().unwrap_or(""), p.resource.as_deref().map(|r| format!(" {r}")).unwrap_or_default());
-                                            td : &p.message;
+                                            td { code : Esc(&p.operation); }
+                                            td : Esc(&p.error_code);
+                                            td : Esc(&format!("{}{}", p.region.as_deref().unwrap_or(""), p.resource.as_deref().map(|r| format!(" {r}")).unwrap_or_default()));
+                                            td : Esc(&p.message);
                                         }
                                     }
                                 }
@@ -383,12 +413,35 @@ mod tests {
             "plain user0001 arn:aws:iam::123456789012:user/x",
             "<script>alert('x')</script>",
             "a & b \"q\" > <",
-            "é 日本 ' \u{2028}",
+            "é 日本 ' \u{a0} \t\n\r",
         ] {
             let fast = html! { p : Esc(text); }.into_string().unwrap();
             let reference = html! { p : text; }.into_string().unwrap();
             assert_eq!(fast, reference, "{text}");
         }
+    }
+
+    /// Controls and bidi overrides are shown as markers, the text around them escaped.
+    #[test]
+    fn esc_marks_controls_and_bidi_overrides() {
+        let text = "<b>\u{202e}txt.exe\u{1b}]0;x\u{7}\u{9b}\u{2066}&\u{2028}\n";
+        let page = html! { p : Esc(text); }.into_string().unwrap();
+        let mark = |hex: &str| {
+            format!("<mark class=\"cc\" title=\"a control character, shown instead of applied\">[U+{hex}]</mark>")
+        };
+        assert_eq!(
+            page,
+            format!(
+                "<p>&lt;b&gt;{}txt.exe{}]0;x{}{}{}&amp;{}\n</p>",
+                mark("202E"),
+                mark("001B"),
+                mark("0007"),
+                mark("009B"),
+                mark("2066"),
+                mark("2028")
+            )
+        );
+        assert!(!page.chars().any(marked));
     }
 
     /// The documentation rendered once is what rendering it in place gives.
