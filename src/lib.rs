@@ -8,6 +8,7 @@ pub mod apply;
 pub mod collect;
 pub mod evaluate;
 pub mod fixture;
+pub mod json_input;
 pub mod model;
 pub mod policy;
 pub mod report;
