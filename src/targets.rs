@@ -118,6 +118,22 @@ impl RuleSpec {
         self.option(name) == Some("true")
     }
 
+    /// A [`ValueType::PositiveInt`] parameter, or its default; an error (never a
+    /// default) when it is missing or not a number in range, which targets.json
+    /// refuses, so only a spec built otherwise can have one.
+    pub fn param_positive_int(&self, name: &str) -> Result<u32, String> {
+        let value = self
+            .param(name)
+            .ok_or_else(|| format!("parameter {name} is not set and has no default"))?;
+        rules::positive_int(value).ok_or_else(|| {
+            format!(
+                "parameter {name} is {}, not {}",
+                json_input::quoted(value),
+                ValueType::PositiveInt.describe()
+            )
+        })
+    }
+
     /// Whether a deployed rule's InputParameters mean the same as targets.json: AWS's
     /// defaults fill what either side leaves out, and comma-separated lists are compared
     /// without the spaces around names.
@@ -330,22 +346,23 @@ fn check_ip(ip: &str) -> Result<(), String> {
 fn setting_string(rule: &str, section: &str, s: &Setting, v: &Value) -> Result<String, String> {
     let bad = || {
         format!(
-            "{rule}: {section}.{}: {v} is not valid; expected {}",
+            "{rule}: {section}.{}: {} is not valid; expected {}",
             s.name,
+            match v {
+                Value::String(t) => quoted(t),
+                other => json_input::cut(&other.to_string()).into_owned(),
+            },
             s.ty.describe()
         )
     };
     match s.ty {
         ValueType::PositiveInt => {
             let n = match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(t) => t.trim().parse::<u64>().ok(),
+                Value::Number(n) => n.as_u64().and_then(|n| rules::positive_int(&n.to_string())),
+                Value::String(t) => rules::positive_int(t.trim()),
                 _ => None,
             };
-            match n {
-                Some(n) if n > 0 => Ok(n.to_string()),
-                _ => Err(bad()),
-            }
+            n.map(|n| n.to_string()).ok_or_else(bad)
         }
         ValueType::Bool => match v {
             Value::Bool(b) => Ok(b.to_string()),
