@@ -40,7 +40,8 @@ pub fn is_unsafe(c: char) -> bool {
 /// is then looked at character by character.
 pub fn may_hold_unsafe(s: &str) -> bool {
     s.bytes()
-        .fold(false, |any, b| any | (b < 0x20) | (b >= 0x7f))
+        // Outside 0x20..0x7F in one compare: below 0x20 wraps round to the top.
+        .fold(false, |any, b| any | (b.wrapping_sub(0x20) >= 0x5f))
 }
 
 /// `s` with every unsafe character written `\u{1b}` (lowercase hex, as Rust's `{:?}`
@@ -90,12 +91,12 @@ impl<F: Formatter> Formatter for JsonEscaping<F> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if is_unsafe(c) {
-                w.write_all(fragment[start..i].as_bytes())?;
+                w.write_all(&fragment.as_bytes()[start..i])?;
                 write!(w, "\\u{:04x}", c as u32)?;
                 start = i + c.len_utf8();
             }
         }
-        w.write_all(fragment[start..].as_bytes())
+        w.write_all(&fragment.as_bytes()[start..])
     }
 
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {

@@ -56,9 +56,9 @@ pub enum InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        let (path, message) = match self {
             InputError::Read { file, reason } => {
-                write!(f, "{}: cannot read: {reason}", file.display())
+                return write!(f, "{}: cannot read: {reason}", file.display());
             }
             InputError::Invalid {
                 file,
@@ -68,10 +68,7 @@ impl fmt::Display for InputError {
                 message,
             } => {
                 write!(f, "{}:{line}:{column}: ", file.display())?;
-                if !path.is_empty() {
-                    write!(f, "{path}: ")?;
-                }
-                f.write_str(message)
+                (path, message)
             }
             InputError::Unlocated {
                 file,
@@ -79,12 +76,13 @@ impl fmt::Display for InputError {
                 message,
             } => {
                 write!(f, "{}: ", file.display())?;
-                if !path.is_empty() {
-                    write!(f, "{path}: ")?;
-                }
-                f.write_str(message)
+                (path, message)
             }
+        };
+        if !path.is_empty() {
+            write!(f, "{path}: ")?;
         }
+        f.write_str(message)
     }
 }
 

@@ -255,7 +255,8 @@ fn json_str<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
 /// (measured).
 fn json_needs_escaping(s: &str) -> bool {
     s.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b >= 0x7f) | (b == b'"') | (b == b'\\')
+        // Outside 0x20..0x7F in one compare: below 0x20 wraps round to the top.
+        any | (b.wrapping_sub(0x20) >= 0x5f) | (b == b'"') | (b == b'\\')
     })
 }
 
@@ -317,7 +318,7 @@ mod tests {
     fn json_needs_escaping_equals_the_byte_test() {
         let reference = |s: &[u8]| {
             s.iter()
-                .any(|&b| b < 0x20 || b >= 0x7f || b == b'"' || b == b'\\')
+                .any(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\')
         };
         for len in 1..=24 {
             for fill in [b'a', b' ', b'!', b'#', b'[', b']', 0x7f] {
