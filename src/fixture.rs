@@ -1,25 +1,13 @@
 //! Fixtures: account states as readable JSON (the serde form of [`Account`]), turned
 //! into snapshots by the same writer collect uses.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::json_input::{self, InputError};
 use crate::model::Account;
 
-#[derive(Debug, thiserror::Error)]
-pub enum FixtureError {
-    #[error("{file}: cannot read: {reason}")]
-    Read { file: PathBuf, reason: String },
-    #[error("{file}:{line}:{column}: {path}: {message}")]
-    Invalid {
-        file: PathBuf,
-        line: usize,
-        column: usize,
-        path: String,
-        message: String,
-    },
-    #[error("{file}: {message}")]
-    Inconsistent { file: PathBuf, message: String },
-}
+/// Why a fixture cannot be used.
+pub type FixtureError = InputError;
 
 /// Names that a snapshot keeps unique (the tables' primary keys), checked up front so
 /// that a bad fixture is bad input, not a failed write.
@@ -28,7 +16,7 @@ fn check_unique(a: &Account) -> Result<(), String> {
         let mut seen = std::collections::HashSet::new();
         for n in names {
             if !seen.insert(n) {
-                return Err(format!("{what} {n:?} appears twice"));
+                return Err(format!("{what} {} appears twice", json_input::quoted(n)));
             }
         }
         Ok(())
@@ -75,44 +63,29 @@ fn check_unique(a: &Account) -> Result<(), String> {
     Ok(())
 }
 
+/// Parses a fixture, as strictly as targets.json ([`crate::json_input`]: one JSON
+/// document, no key twice in any object, policy documents included, objects where the
+/// model has structs), then checks the names a snapshot keeps unique.
 pub fn parse(file: &Path, text: &str) -> Result<Account, FixtureError> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let account: Account = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let msg = inner.to_string();
-        let message = msg
-            .rfind(" at line ")
-            .map_or(msg.as_str(), |i| &msg[..i])
-            .to_string();
-        FixtureError::Invalid {
-            file: file.to_path_buf(),
-            line: inner.line(),
-            column: inner.column(),
-            path,
-            message,
-        }
-    })?;
+    let account: Account = json_input::parse(file, text)?;
     check_unique(&account)
         .and_then(|()| account.check_domains())
-        .map_err(|message| FixtureError::Inconsistent {
+        .map_err(|message| InputError::Unlocated {
             file: file.to_path_buf(),
+            path: String::new(),
             message,
         })?;
     Ok(account)
 }
 
 pub fn load(file: &Path) -> Result<Account, FixtureError> {
-    let text = std::fs::read_to_string(file).map_err(|e| FixtureError::Read {
-        file: file.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    parse(file, &text)
+    parse(file, &json_input::read(file)?)
 }
 
-/// The fixture JSON of an account (what `snapshot export` prints).
+/// The fixture JSON of an account (what `snapshot export` prints), with the characters
+/// that could drive a terminal escaped as `\uXXXX` ([`crate::untrusted::JsonEscaping`]).
 pub fn to_json(account: &Account) -> String {
-    let mut s = serde_json::to_string_pretty(account).expect("accounts always serialise");
+    let mut s = crate::untrusted::to_json_pretty(account).expect("accounts always serialise");
     s.push('\n');
     s
 }

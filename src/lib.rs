@@ -9,6 +9,7 @@ pub mod collect;
 pub mod evaluate;
 pub mod fixture;
 pub mod interrupt;
+pub mod json_input;
 pub mod model;
 pub mod policy;
 pub mod report;
@@ -17,6 +18,7 @@ pub mod snapshot;
 pub mod sqlite_memory;
 pub mod targets;
 pub mod triage;
+pub mod untrusted;
 
 /// The process exit codes (see [`Exit::worst`] for their precedence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use cloudkestrel::apply;
 use cloudkestrel::collect::{self, Collected, Connection};
 use cloudkestrel::evaluate;
 use cloudkestrel::rules;
+use cloudkestrel::untrusted::{self, Escaped};
 use cloudkestrel::{fixture, interrupt, snapshot, targets, Exit, EXIT_CODES};
 
 // evaluate allocates and frees several strings per result, tens of thousands per
@@ -224,8 +225,10 @@ fn main() -> ExitCode {
     ExitCode::from(exit.code())
 }
 
+/// Prints an error line, escaped for the terminal: errors quote snapshots, fixtures and
+/// AWS's answers.
 fn fail(code: Exit, msg: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", Escaped(msg));
     code
 }
 
@@ -255,12 +258,20 @@ fn run_evaluate(
     ));
     for u in &unreadable {
         exit = exit.worst(Exit::Incomplete);
-        eprintln!("error: {}: cannot evaluate: {}", u.path.display(), u.error);
+        eprintln!(
+            "error: {}",
+            Escaped(format_args!(
+                "{}: cannot evaluate: {}",
+                u.path.display(),
+                u.error
+            ))
+        );
     }
     exit
 }
 
-/// Prints the terminal summary of an evaluation; returns the combined exit code.
+/// Prints the terminal summary of an evaluation; returns the combined exit code. Names,
+/// messages and problems come from the account: escaped for the terminal.
 fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
     let mut exit = Exit::Pass;
     let stdout = std::io::stdout();
@@ -276,7 +287,7 @@ fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
                 Exit::Fail => "FAIL",
                 _ => "ERROR",
             },
-            o.target,
+            Escaped(&o.target),
             s.pass,
             s.fail,
             s.error,
@@ -284,7 +295,7 @@ fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
                 .iter()
                 .find(|p| p.extension().is_some_and(|x| x == "html"))
                 .or_else(|| o.written.first())
-                .map(|p| format!("  → {}", p.display()))
+                .map(|p| format!("  → {}", Escaped(p.display())))
                 .unwrap_or_default()
         );
         for f in &o.worst {
@@ -294,8 +305,8 @@ fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
                 f.status.as_str(),
                 f.rule,
                 f.check.as_str(),
-                f.resource_name,
-                f.message
+                Escaped(&f.resource_name),
+                Escaped(&f.message)
             );
         }
         let shown = o.worst.len();
@@ -304,10 +315,10 @@ fn print_outcomes(outcomes: &[evaluate::Outcome]) -> Exit {
             let _ = writeln!(out, "    … and {} more, see the report", bad - shown);
         }
         for p in &o.problems {
-            let _ = writeln!(out, "    collection problem: {p}");
+            let _ = writeln!(out, "    collection problem: {}", Escaped(p));
         }
         if let Some(p) = &o.problem {
-            eprintln!("error: {}: {p}", o.target);
+            eprintln!("error: {}: {}", Escaped(&o.target), Escaped(p));
         }
     }
     exit
@@ -321,10 +332,27 @@ fn init_logging(quiet: bool, verbose: u8) {
         (false, 1) => "debug",
         _ => "trace",
     };
+    use std::io::IsTerminal;
+    use tracing_subscriber::field::MakeExt;
     let filter = tracing_subscriber::EnvFilter::new(format!("warn,cloudkestrel={ours}"));
+    // Log lines carry account text (problem messages, names): every field is escaped
+    // for the terminal, here in one place for every event. Colours only on a terminal:
+    // a log file or CI log gets plain lines.
+    let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = format!("{value:?}");
+        let text = untrusted::escape(&text);
+        if field.name() == "message" {
+            write!(w, "{text}")
+        } else {
+            write!(w, "{field}={text}")
+        }
+    })
+    .delimited(" ");
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .fmt_fields(fields)
         .with_target(false)
         .without_time()
         .try_init();
@@ -497,7 +525,7 @@ fn run_apply(
         print!("{}", apply::describe(&plan));
         println!(
             "(planned from {}, collected {}; dry run: nothing changed)",
-            path.display(),
+            Escaped(path.display()),
             account.metadata.collected_at
         );
         return if plan.blocked() {
@@ -525,7 +553,7 @@ fn run_apply(
             exit = Exit::Incomplete;
             println!(
                 "  → nothing will be added for {} until the above is fixed",
-                plan.target
+                Escaped(&plan.target)
             );
         }
     }
@@ -564,9 +592,15 @@ fn run_apply(
         };
         for a in &plan.additions {
             match runtime.block_on(apply::put_rule(&clients.config(&a.region), a)) {
-                Ok(()) => println!("added {} in {} for {}", a.rule_name, a.region, plan.target),
+                Ok(()) => println!(
+                    "{}",
+                    Escaped(format_args!(
+                        "added {} in {} for {}",
+                        a.rule_name, a.region, plan.target
+                    ))
+                ),
                 Err(e) => {
-                    eprintln!("error: {}: {e}", plan.target);
+                    eprintln!("error: {}: {}", Escaped(&plan.target), Escaped(e));
                     exit = exit.worst(Exit::Incomplete);
                 }
             }
@@ -603,7 +637,8 @@ fn progress_bars(targets: &[&targets::Target], quiet: bool) -> Option<Bars> {
     Some((multi, bars))
 }
 
-/// One line per target: requests, time, problems. Returns the target's exit code.
+/// One line per target: requests, time, problems (escaped for the terminal: the
+/// account id and the problems are AWS's answers). Returns the target's exit code.
 fn print_collected(c: &Collected, quiet: bool) -> Exit {
     let mut exit = if c.problems.is_empty() {
         Exit::Pass
@@ -612,23 +647,26 @@ fn print_collected(c: &Collected, quiet: bool) -> Exit {
     };
     if !quiet {
         println!(
-            "collected {}: account {}, {} requests in {:.2} s, {} problem(s){}",
-            c.target,
-            c.account_id,
-            c.requests,
-            c.elapsed.as_secs_f64(),
-            c.problems.len(),
-            c.snapshot
-                .as_ref()
-                .map(|p| format!(" → {}", p.display()))
-                .unwrap_or_default()
+            "{}",
+            Escaped(format_args!(
+                "collected {}: account {}, {} requests in {:.2} s, {} problem(s){}",
+                c.target,
+                c.account_id,
+                c.requests,
+                c.elapsed.as_secs_f64(),
+                c.problems.len(),
+                c.snapshot
+                    .as_ref()
+                    .map(|p| format!(" → {}", p.display()))
+                    .unwrap_or_default()
+            ))
         );
     }
     for p in &c.problems {
-        eprintln!("warning: {}: {p}", c.target);
+        eprintln!("warning: {}: {}", Escaped(&c.target), Escaped(p));
     }
     if let Some(e) = &c.write_error {
-        eprintln!("error: {}: {e}", c.target);
+        eprintln!("error: {}: {}", Escaped(&c.target), Escaped(e));
         exit = Exit::Incomplete;
     }
     exit
@@ -695,8 +733,8 @@ fn run_snapshot(command: SnapshotCommand) -> Exit {
                 Ok(()) => {
                     println!(
                         "wrote {} (target {})",
-                        out.display(),
-                        account.metadata.target
+                        Escaped(out.display()),
+                        Escaped(&account.metadata.target)
                     );
                     Exit::Pass
                 }

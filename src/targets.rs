@@ -1,12 +1,14 @@
 //! targets.json: which accounts to audit, how to reach them, and which rules apply.
 //!
-//! The format is the original tool's, accepted exactly, with strict checking: unknown
-//! keys, unknown rule names, wrong types and invalid IPs are errors that name the file,
-//! line and column, the JSON path (so the target and the rule), and what would be valid.
-//! Parsing goes through raw serde structs; each rule is validated as it is read
-//! (`try_from`), so its errors still carry a position. Errors that can only be seen
-//! once everything is read (a target defined twice, a rule configured twice…) are
-//! located afterwards by their JSON path (`position_of`).
+//! The format is the original tool's, accepted exactly, with strict checking: the file
+//! is read as a strict JSON input ([`crate::json_input`]: one document, unique keys,
+//! objects only), and unknown keys, unknown rule names, wrong types, numbers out of
+//! range, invalid IPs and target names that could not name a file are errors that name
+//! the file, line and column, the JSON path (so the target and the rule), and what
+//! would be valid. Parsing goes through raw serde structs; each rule is validated as it
+//! is read (`try_from`), so its errors still carry a position. Errors that can only be
+//! seen once everything is read (a target defined twice, a rule configured twice…) are
+//! located afterwards by their JSON path ([`json_input::located`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -16,6 +18,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::json_input::{self, quoted, InputError, Step};
 use crate::rules::{self, Kind, Rule, Setting, Severity, ValueType};
 
 /// Where the Policy rule template expects the target's source IPs.
@@ -124,6 +127,22 @@ impl RuleSpec {
         self.option(name) == Some("true")
     }
 
+    /// A [`ValueType::PositiveInt`] parameter, or its default; an error (never a
+    /// default) when it is missing or not a number in range, which targets.json
+    /// refuses, so only a spec built otherwise can have one.
+    pub fn param_positive_int(&self, name: &str) -> Result<u32, String> {
+        let value = self
+            .param(name)
+            .ok_or_else(|| format!("parameter {name} is not set and has no default"))?;
+        rules::positive_int(value).ok_or_else(|| {
+            format!(
+                "parameter {name} is {}, not {}",
+                json_input::quoted(value),
+                ValueType::PositiveInt.describe()
+            )
+        })
+    }
+
     /// Whether a deployed rule's InputParameters mean the same as targets.json: AWS's
     /// defaults fill what either side leaves out, and comma-separated lists are compared
     /// without the spaces around names.
@@ -186,66 +205,17 @@ pub fn parse_input_parameters(s: Option<&str>) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TargetsError {
-    #[error("{file}: cannot read: {reason}")]
-    Read { file: PathBuf, reason: String },
-    #[error("{file}:{line}:{column}: {path}{message}")]
-    Invalid {
-        file: PathBuf,
-        line: usize,
-        column: usize,
-        path: String,
-        message: String,
-    },
-    #[error("{file}: {path}: {message}")]
-    Semantic {
-        file: PathBuf,
-        path: String,
-        message: String,
-    },
-}
+/// Why a targets file cannot be used.
+pub type TargetsError = InputError;
 
 // ---- raw, as written --------------------------------------------------------------
-
-/// A JSON object whose keys must be unique: serde_json would silently keep the last of
-/// two equal keys, which would drop a target or a parameter without a word.
-struct UniqueMap<V>(IndexMap<String, V>);
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<V>(std::marker::PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
-            type Value = UniqueMap<V>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = IndexMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if out.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format!(
-                            "{key:?} appears twice in this object"
-                        )));
-                    }
-                    let value = map.next_value()?;
-                    out.insert(key, value);
-                }
-                Ok(UniqueMap(out))
-            }
-        }
-        d.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
+// Keys are unique and structs are objects: json_input checks both for the whole file.
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(rename = "Targets")]
-    targets: Vec<UniqueMap<RawTarget>>,
+    targets: Vec<IndexMap<String, RawTarget>>,
 }
 
 #[derive(Deserialize)]
@@ -279,7 +249,7 @@ struct RawSetupRule {
     #[serde(rename = "Name")]
     name: RuleName<SETUP>,
     #[serde(rename = "Options", default = "no_settings")]
-    options: UniqueMap<Value>,
+    options: IndexMap<String, Value>,
 }
 
 const POLICY: u8 = 0;
@@ -309,7 +279,7 @@ struct RawPolicyRule {
     #[serde(rename = "Name")]
     name: RuleName<POLICY>,
     #[serde(rename = "Params")]
-    params: Option<Vec<UniqueMap<Vec<String>>>>,
+    params: Option<Vec<IndexMap<String, Vec<String>>>>,
     #[serde(rename = "Source_IPs")]
     source_ips: Option<Vec<String>>,
     #[serde(rename = "IgnoreUsers", default)]
@@ -326,13 +296,13 @@ struct RawConfigRule {
     #[serde(rename = "IgnoreUsers", default)]
     ignore_users: Vec<String>,
     #[serde(rename = "Parameters", default = "no_settings")]
-    parameters: UniqueMap<Value>,
+    parameters: IndexMap<String, Value>,
     #[serde(rename = "Options", default = "no_settings")]
-    options: UniqueMap<Value>,
+    options: IndexMap<String, Value>,
 }
 
-fn no_settings() -> UniqueMap<Value> {
-    UniqueMap(IndexMap::new())
+fn no_settings() -> IndexMap<String, Value> {
+    IndexMap::new()
 }
 
 impl<'de> Deserialize<'de> for RuleSpec {
@@ -375,7 +345,8 @@ fn check_ip(ip: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{ip:?} is not an IP address or CIDR range (valid: \"195.89.85.67\", \"203.0.113.0/24\", \"2001:db8::/32\")"
+            "{} is not an IP address or CIDR range (valid: \"195.89.85.67\", \"203.0.113.0/24\", \"2001:db8::/32\")",
+            quoted(ip)
         ))
     }
 }
@@ -384,22 +355,23 @@ fn check_ip(ip: &str) -> Result<(), String> {
 fn setting_string(rule: &str, section: &str, s: &Setting, v: &Value) -> Result<String, String> {
     let bad = || {
         format!(
-            "{rule}: {section}.{}: {v} is not valid; expected {}",
+            "{rule}: {section}.{}: {} is not valid; expected {}",
             s.name,
+            match v {
+                Value::String(t) => quoted(t),
+                other => json_input::cut(&other.to_string()).into_owned(),
+            },
             s.ty.describe()
         )
     };
     match s.ty {
         ValueType::PositiveInt => {
             let n = match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(t) => t.trim().parse::<u64>().ok(),
+                Value::Number(n) => n.as_u64().and_then(|n| rules::positive_int(&n.to_string())),
+                Value::String(t) => rules::positive_int(t.trim()),
                 _ => None,
             };
-            match n {
-                Some(n) if n > 0 => Ok(n.to_string()),
-                _ => Err(bad()),
-            }
+            n.map(|n| n.to_string()).ok_or_else(bad)
         }
         ValueType::Bool => match v {
             Value::Bool(b) => Ok(b.to_string()),
@@ -438,10 +410,9 @@ fn settings(
     rule: &str,
     section: &str,
     allowed: &'static [Setting],
-    given: &UniqueMap<Value>,
+    given: &IndexMap<String, Value>,
 ) -> Result<BTreeMap<String, String>, String> {
     given
-        .0
         .iter()
         .map(|(k, v)| {
             let Some(s) = allowed.iter().find(|s| s.name == k) else {
@@ -466,7 +437,8 @@ fn settings(
                     .map(|s| format!("did you mean {}? ", s.name))
                     .unwrap_or_default();
                 return Err(format!(
-                    "{rule}: unknown {section} key {k:?}; {hint}{valid}"
+                    "{rule}: unknown {section} key {}; {hint}{valid}",
+                    quoted(k)
                 ));
             };
             Ok((k.clone(), setting_string(rule, section, s, v)?))
@@ -485,7 +457,7 @@ impl TryFrom<RawRule> for RuleSpec {
                 let mut ips = Vec::new();
                 if let Some(list) = &p.params {
                     for entry in list {
-                        for (k, v) in &entry.0 {
+                        for (k, v) in entry {
                             if k != SOURCE_IP_PARAM {
                                 return Err(format!(
                                     "{name}: unknown parameter {k:?} in Params; the only parameter is {SOURCE_IP_PARAM}"
@@ -589,182 +561,27 @@ fn check_variable_name(v: &str) -> Result<(), String> {
     }
 }
 
-/// Strips serde_json's " at line L column C" suffix: the position is printed in front.
-fn without_position(msg: &str) -> &str {
-    match msg.rfind(" at line ") {
-        Some(i) => &msg[..i],
-        None => msg,
-    }
-}
-
-/// One step of a JSON path: an object key or an array index.
-#[derive(Clone, Copy)]
-enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// A path as messages show it: `Targets[0].demo.Rules[1]`.
-fn show_path(path: &[Step<'_>]) -> String {
-    let mut out = String::new();
-    for step in path {
-        match step {
-            Step::Key(k) if out.is_empty() => out.push_str(k),
-            Step::Key(k) => {
-                out.push('.');
-                out.push_str(k);
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
-/// Where the value at `path` starts in `text` (JSON that has parsed), as serde_json
-/// counts lines and columns: `text` is read again, down that path only, and reading
-/// stops with an error at the value, whose position serde_json reports. So an error
-/// found after parsing (a target defined twice, a rule configured twice…) points into
-/// the file like a syntax error does. `None` if the path is not in `text`.
-fn position_of(text: &str, path: &[Step<'_>]) -> Option<(usize, usize)> {
-    use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-    // Two markers: serde_json places an error just after what it has read, which for
-    // an object or an array is its opening bracket (one column back), and for a string
-    // or a number the whole value.
-    const HERE: &str = "the value looked for";
-    const OPENED: &str = "the value looked for, opened";
-    struct Seek<'p, 'a>(&'p [Step<'a>]);
-    struct Stop;
-    impl<'de> Visitor<'de> for Stop {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(HERE)
-        }
-        // Objects and arrays stop at their opening bracket; scalars, once read.
-        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-            Err(A::Error::custom(OPENED))
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-            Err(A::Error::custom(OPENED))
-        }
-        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-    }
-    impl<'de> Visitor<'de> for Seek<'_, '_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an object or an array")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            let Some((Step::Key(want), rest)) = self.0.split_first() else {
-                return Ok(());
-            };
-            while let Some(key) = map.next_key::<String>()? {
-                if key == *want {
-                    return map.next_value_seed(Seek(rest));
-                }
-                map.next_value::<IgnoredAny>()?;
-            }
-            Ok(())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            let Some((Step::Index(want), rest)) = self.0.split_first() else {
-                return Ok(());
-            };
-            for _ in 0..*want {
-                if seq.next_element::<IgnoredAny>()?.is_none() {
-                    return Ok(());
-                }
-            }
-            seq.next_element_seed(Seek(rest)).map(|_| ())
-        }
-    }
-    impl<'de> DeserializeSeed<'de> for Seek<'_, '_> {
-        type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            if self.0.is_empty() {
-                d.deserialize_any(Stop)
-            } else {
-                d.deserialize_any(self)
-            }
-        }
-    }
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let e = Seek(path).deserialize(de).err()?;
-    let msg = e.to_string();
-    if msg.starts_with(OPENED) {
-        Some((e.line(), e.column().saturating_sub(1).max(1)))
-    } else if msg.starts_with(HERE) {
-        Some((e.line(), e.column()))
-    } else {
-        None
-    }
-}
-
 /// Parses targets.json text. `file` is only used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        TargetsError::Invalid {
-            file: file.to_path_buf(),
-            line: inner.line(),
-            column: inner.column(),
-            path: if path == "." {
-                String::new()
-            } else {
-                format!("{path}: ")
-            },
-            message: without_position(&inner.to_string()).to_string(),
-        }
-    })?;
-    let semantic = |path: &[Step<'_>], message: String| match position_of(text, path) {
-        Some((line, column)) => TargetsError::Invalid {
-            file: file.to_path_buf(),
-            line,
-            column,
-            path: format!("{}: ", show_path(path)),
-            message,
-        },
-        None => TargetsError::Semantic {
-            file: file.to_path_buf(),
-            path: show_path(path),
-            message,
-        },
-    };
+    let raw: RawFile = json_input::parse(file, text)?;
+    let semantic =
+        |path: &[Step<'_>], message: String| json_input::located(file, text, path, &message);
     if raw.targets.is_empty() {
         return Err(semantic(&[Step::Key("Targets")], "lists no target".into()));
     }
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for (i, group) in raw.targets.into_iter().enumerate() {
-        for (name, t) in group.0 {
+        for (name, t) in group {
             let target = [Step::Key("Targets"), Step::Index(i), Step::Key(&name)];
             let at = |more: &[Step<'static>]| [&target[..], more].concat();
-            if name.trim().is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-                return Err(semantic(&target, "a target name must be non-empty, must not start with '.' and must not contain '/' or '\\' (it names files)".into()));
+            if let Err(why) = check_target_name(&name) {
+                return Err(semantic(&target, why));
             }
             if !seen.insert(name.clone()) {
                 return Err(semantic(
                     &target,
-                    format!("target {name:?} is defined twice"),
+                    format!("target {} is defined twice", quoted(&name)),
                 ));
             }
             if t.rules.is_empty() {
@@ -778,7 +595,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
                 if r.trim().is_empty() || !seen_regions.insert(r.as_str()) {
                     return Err(semantic(
                         &at(&[Step::Key("Regions"), Step::Index(k)]),
-                        format!("{r:?} is empty or listed twice"),
+                        format!("{} is empty or listed twice", quoted(r)),
                     ));
                 }
             }
@@ -833,11 +650,31 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
 
 /// Reads and parses a targets file.
 pub fn load(file: &Path) -> Result<Targets, TargetsError> {
-    let text = std::fs::read_to_string(file).map_err(|e| TargetsError::Read {
-        file: file.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    parse(file, &text)
+    parse(file, &json_input::read(file)?)
+}
+
+/// The longest target name: names leave room for a suffix (`<name>-<12-digit account
+/// id>` for organization accounts) within common file-name limits.
+pub const TARGET_NAME_MAX: usize = 64;
+
+/// Target names name snapshot directories and report files, and appear in reports and
+/// on the terminal: 1 to [`TARGET_NAME_MAX`] ASCII letters, digits, `.`, `_` and `-`,
+/// not starting with `.` (a hidden file) or `-` (an option).
+fn check_target_name(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if !name.is_empty()
+        && name.len() <= TARGET_NAME_MAX
+        && name.chars().all(allowed)
+        && !name.starts_with(['.', '-'])
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "target name {} is not valid: a target name is 1 to {TARGET_NAME_MAX} characters, \
+         ASCII letters, digits, '.', '_' and '-', and does not start with '.' or '-' \
+         (it names snapshot directories and report files)",
+        quoted(name)
+    ))
 }
 
 impl Targets {
@@ -885,21 +722,5 @@ mod tests {
             error("{\"Targets\": []}"),
             "t.json:1:13: Targets: lists no target"
         );
-    }
-
-    #[test]
-    fn a_path_not_in_the_text_has_no_position() {
-        let text = r#"{"Targets": [{"a": {"Rules": []}}]}"#;
-        assert_eq!(position_of(text, &[Step::Key("Nope")]), None);
-        assert_eq!(
-            position_of(text, &[Step::Key("Targets"), Step::Index(3)]),
-            None
-        );
-        assert_eq!(
-            position_of(text, &[Step::Key("Targets"), Step::Key("a")]),
-            None,
-            "a key where the value is an array"
-        );
-        assert!(position_of(text, &[Step::Key("Targets"), Step::Index(0)]).is_some());
     }
 }

@@ -1,86 +1,8 @@
 //! The binary, end to end: every exit code and the bad-input messages.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ck(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudkestrel"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A work dir with the demo snapshot imported under snapshots/demo/.
-fn demo_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = root().join("fixtures/demo-account.json");
-    let out = dir
-        .path()
-        .join("snapshots/demo/2026-11-27T08-00-00Z.sqlite");
-    let o = ck(
-        dir.path(),
-        &[
-            "snapshot",
-            "import",
-            fixture.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    std::fs::copy(
-        root().join("targets.example.json"),
-        dir.path().join("targets.json"),
-    )
-    .unwrap();
-    dir
-}
-
-/// `cloudkestrel snapshot import FIXTURE --out OUT` in `dir`.
-fn import(dir: &Path, fixture: &Path, out: &str) -> Output {
-    ck(
-        dir,
-        &[
-            "snapshot",
-            "import",
-            fixture.to_str().unwrap(),
-            "--out",
-            out,
-        ],
-    )
-}
-
-/// The demo fixture as JSON, to derive variants from.
-fn demo_fixture() -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(root().join("fixtures/demo-account.json")).unwrap(),
-    )
-    .unwrap()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use support::{ck, code, demo_dir, demo_fixture, import, root, stderr, stdout, write};
 
 /// Rules that pass on the demo account.
 const PASSING_TARGETS: &str = r#"{ "Targets": [ { "demo": { "Rules": [

@@ -19,6 +19,7 @@ use crate::model::{Account, ConfigRegion, Problem, Section};
 use crate::rules::config::recording;
 use crate::rules::{Kind, Trigger};
 use crate::targets::{parse_input_parameters, RuleSpec, Target};
+use crate::untrusted::Escaped;
 
 /// A managed rule to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +87,9 @@ fn deployed_in<'a>(region: &'a ConfigRegion, id: &str) -> Option<&'a crate::mode
 
 /// How to create what AWS Config lacks in a region, in the user's words and commands.
 fn prerequisites(region: &ConfigRegion, partition: &str, account_id: &str) -> Option<String> {
-    let r = &region.region;
+    // Escaped as built: the text spans lines, and names come from the account.
+    let r = Escaped(&region.region);
+    let account_id = Escaped(account_id);
     let mut steps = Vec::new();
     if region.recorders.is_empty() {
         steps.push(format!(
@@ -109,6 +112,7 @@ fn prerequisites(region: &ConfigRegion, partition: &str, account_id: &str) -> Op
             .first()
             .map(|x| x.name.as_str())
             .unwrap_or("default");
+        let name = Escaped(name);
         steps.push(format!(
             "start recording:\n      aws configservice start-configuration-recorder --region {r} --configuration-recorder-name {name}"
         ));
@@ -250,50 +254,65 @@ pub fn plan(target: &Target, account: &Account) -> Plan {
 
 /// The plan as the user reads it.
 pub fn describe(plan: &Plan) -> String {
+    // Every line carries names from the account (rules, recorders, regions, AWS error
+    // messages): each is escaped for the terminal as a whole, so that none can break
+    // the line or drive the terminal. The prerequisites span lines: escaped as built.
+    fn line(s: &mut String, args: std::fmt::Arguments<'_>) {
+        let _ = writeln!(s, "{}", Escaped(args));
+    }
     let mut s = String::new();
-    let _ = writeln!(s, "target {} (account {})", plan.target, plan.account_id);
+    line(
+        &mut s,
+        format_args!("target {} (account {})", plan.target, plan.account_id),
+    );
     for p in &plan.problems {
-        let _ = writeln!(
-            s,
-            "  cannot read the account: {} failed ({}): {}",
-            p.operation, p.error_code, p.message
+        line(
+            &mut s,
+            format_args!(
+                "  cannot read the account: {} failed ({}): {}",
+                p.operation, p.error_code, p.message
+            ),
         );
     }
     for c in &plan.conflicts {
-        let _ = writeln!(s, "  conflict in {c}");
+        line(&mut s, format_args!("  conflict in {c}"));
     }
     for p in &plan.missing_prerequisites {
         let _ = writeln!(s, "  missing prerequisite in {p}");
     }
     if plan.additions.is_empty() {
-        let _ = writeln!(s, "  nothing to add");
+        line(&mut s, format_args!("  nothing to add"));
     }
     for a in &plan.additions {
-        let _ = writeln!(
-            s,
-            "  + add {} in {} (SourceIdentifier {}, InputParameters {}{}{})",
-            a.rule_name,
-            a.region,
-            a.source_identifier,
-            a.input_parameters_json().unwrap_or_else(|| "none".into()),
-            a.maximum_execution_frequency
-                .map(|f| format!(", MaximumExecutionFrequency {f}"))
-                .unwrap_or_default(),
-            if a.scope.is_empty() {
-                String::new()
-            } else {
-                format!(", Scope {}", a.scope.join(", "))
-            }
+        line(
+            &mut s,
+            format_args!(
+                "  + add {} in {} (SourceIdentifier {}, InputParameters {}{}{})",
+                a.rule_name,
+                a.region,
+                a.source_identifier,
+                a.input_parameters_json().unwrap_or_else(|| "none".into()),
+                a.maximum_execution_frequency
+                    .map(|f| format!(", MaximumExecutionFrequency {f}"))
+                    .unwrap_or_default(),
+                if a.scope.is_empty() {
+                    String::new()
+                } else {
+                    format!(", Scope {}", a.scope.join(", "))
+                }
+            ),
         );
     }
     for p in &plan.present {
-        let _ = match &p.parameters_differ {
-            None => writeln!(s, "  = {} in {} already present ({})", p.rule_name, p.region, p.source_identifier),
-            Some((have, want)) => writeln!(
-                s,
+        match &p.parameters_differ {
+            None => line(&mut s, format_args!(
+                "  = {} in {} already present ({})",
+                p.rule_name, p.region, p.source_identifier
+            )),
+            Some((have, want)) => line(&mut s, format_args!(
                 "  ≠ {} in {} already present with parameters {:?}; targets.json says {:?} (reported, not changed)",
                 p.rule_name, p.region, have, want
-            ),
+            )),
         };
     }
     s

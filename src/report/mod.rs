@@ -165,7 +165,7 @@ impl TargetReport {
         })?;
         for (i, p) in self.problems.iter().enumerate() {
             w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-            serde_json::to_writer(&mut *w, p)?;
+            crate::untrusted::write_json(&mut *w, p)?;
         }
         w.write_all(if self.problems.is_empty() {
             b"]\n}\n"
@@ -291,24 +291,30 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
     w.write_all(b"}")
 }
 
-/// A JSON string. JSON requires escaping only `"`, `\\` and control characters; a
-/// string without them is written as it is (the check vectorises), any other through
-/// `serde_json`.
+/// A JSON string. JSON requires escaping only `"`, `\\` and control characters, and
+/// the report also escapes what could drive a terminal (DEL, C1 and bidi controls,
+/// [`crate::untrusted::JsonEscaping`]); a string of plain ASCII without `"`, `\\` or
+/// controls is written as it is (the check vectorises), any other through `serde_json`
+/// with that formatter, which writes other non-ASCII text as it is: the output is
+/// byte for byte serde_json's for every string without such characters.
 fn json_str<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
     if !json_needs_escaping(s) {
         w.write_all(b"\"")?;
         w.write_all(s.as_bytes())?;
         w.write_all(b"\"")
     } else {
-        serde_json::to_writer(w, s).map_err(io::Error::from)
+        crate::untrusted::write_json(w, s)
     }
 }
 
-/// Whether a string holds `"`, `\\` or a control character. A fold without early
-/// exit: on these short strings it beat memchr and a word-at-a-time test (measured).
+/// Whether a string may need escaping: it holds `"`, `\\`, a control character or a
+/// byte of a non-ASCII character (which may be a C1 or bidi control). A fold without
+/// early exit: on these short strings it beat memchr and a word-at-a-time test
+/// (measured).
 fn json_needs_escaping(s: &str) -> bool {
     s.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        // Outside 0x20..0x7F in one compare: below 0x20 wraps round to the top.
+        any | (b.wrapping_sub(0x20) >= 0x5f) | (b == b'"') | (b == b'\\')
     })
 }
 
@@ -367,7 +373,10 @@ mod tests {
     /// position of strings up to 24 bytes, and on multi-byte characters.
     #[test]
     fn json_needs_escaping_equals_the_byte_test() {
-        let reference = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        let reference = |s: &[u8]| {
+            s.iter()
+                .any(|&b| !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\')
+        };
         for len in 1..=24 {
             for fill in [b'a', b' ', b'!', b'#', b'[', b']', 0x7f] {
                 for at in 0..len {
@@ -380,7 +389,7 @@ mod tests {
                 }
             }
         }
-        // Multi-byte characters: every byte is >= 0x80.
+        // Multi-byte characters: every byte is >= 0x80, so all take the careful path.
         for s in [
             "",
             "日本語 é ü",

@@ -62,7 +62,7 @@ impl Kind {
 /// How a value in `Parameters` or `Options` is typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueType {
-    /// A positive whole number (JSON number or numeric string).
+    /// A whole number from 1 to [`POSITIVE_INT_MAX`] (JSON number or numeric string).
     PositiveInt,
     /// `true`/`false` (or their string forms).
     Bool,
@@ -77,13 +77,30 @@ pub enum ValueType {
 impl ValueType {
     pub fn describe(self) -> String {
         match self {
-            ValueType::PositiveInt => "a positive whole number".into(),
+            ValueType::PositiveInt => {
+                format!("a positive whole number, at most {POSITIVE_INT_MAX}")
+            }
             ValueType::Bool => "true or false".into(),
             ValueType::Csv => "a comma-separated string of names, or a list of names".into(),
             ValueType::Choice(c) => format!("one of {}", c.join(", ")),
             ValueType::Name => "a non-empty name".into(),
         }
     }
+}
+
+/// The largest [`ValueType::PositiveInt`]: AWS Config types these parameters `int`, a
+/// 32-bit signed integer, so anything larger could not be deployed as written.
+pub const POSITIVE_INT_MAX: u32 = i32::MAX as u32;
+
+/// A [`ValueType::PositiveInt`] in AWS's string form: ASCII digits only, 1 to
+/// [`POSITIVE_INT_MAX`]. Both targets.json and the rules read numbers through this.
+pub fn positive_int(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=POSITIVE_INT_MAX).contains(n))
 }
 
 /// A setting of a rule: an AWS managed-rule parameter (`Parameters`, sent to AWS Config

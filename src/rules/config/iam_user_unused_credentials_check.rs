@@ -38,7 +38,8 @@ rule! {
     ///   password and no active key passes.
     ///
     /// ## Parameters
-    /// `maxCredentialUsageAge` (days, default 90). The AWS CIS conformance packs use 45.
+    /// `maxCredentialUsageAge` (days, default 90; 1 to 2147483647, AWS's `int`). The AWS
+    /// CIS conformance packs use 45.
     ///
     /// ## References
     /// - AWS Config: iam-user-unused-credentials-check
@@ -87,11 +88,16 @@ impl Rule for UnusedCredentials {
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let now = cx.account.metadata.collected_at;
-        let max: i64 = cx
-            .spec
-            .param("maxCredentialUsageAge")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(90);
+        // Never a default in place of a value that cannot be read: every user is then
+        // undecided.
+        let max = match cx.spec.param_positive_int("maxCredentialUsageAge") {
+            Ok(n) => i64::from(n),
+            Err(why) => {
+                return super::per_user_with_credentials(cx, |user, _| {
+                    (Status::Error, cat!(user.name, ": cannot decide: ", why))
+                })
+            }
+        };
         let from_user = cx.spec.option("AgeFrom") == Some("user");
         let inclusive = cx.spec.option("Boundary") != Some(">");
         let stale = |days: i64| if inclusive { days >= max } else { days > max };
