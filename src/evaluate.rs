@@ -1,5 +1,5 @@
-//! `evaluate`: snapshots + targets.json → one JSON and one HTML report per target
-//! (or only one of them: [`Formats`]).
+//! `evaluate`: snapshots + targets.json → reports per target: JSON and HTML by default,
+//! SARIF and JUnit XML when asked ([`Formats`]), after triage (suppressions, baseline).
 //!
 //! Each snapshot is loaded, evaluated and written on its own rayon task, and dropped
 //! before the next one, so memory stays bounded by the number of threads, not the
@@ -10,25 +10,32 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::model::Account;
-use crate::report::{html, TargetReport};
+use crate::report::{html, junit, sarif, TargetReport};
 use crate::rules::{self, Check, Finding, Kind, Status};
 use crate::snapshot;
 use crate::targets::{Target, Targets};
+use crate::triage::{FailOn, Triage};
 use crate::Exit;
 
-/// Which reports `evaluate` writes (`--format`; both by default). A report of a format
-/// not asked for is removed if an earlier run left one for the same target, so that a
-/// report directory never pairs a new report with a stale one.
+/// Which reports `evaluate` writes (`--format`; HTML and JSON by default). A report of
+/// a format not asked for is removed if an earlier run left one for the same target, so
+/// that a report directory never pairs a new report with a stale one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Formats {
     pub json: bool,
     pub html: bool,
+    /// `<target>.sarif` (SARIF 2.1.0).
+    pub sarif: bool,
+    /// `<target>.junit.xml`.
+    pub junit: bool,
 }
 
 impl Formats {
     pub const BOTH: Formats = Formats {
         json: true,
         html: true,
+        sarif: false,
+        junit: false,
     };
 }
 
@@ -58,6 +65,11 @@ pub struct Outcome {
     pub written: Vec<PathBuf>,
     /// A problem that is not a finding (a report that could not be written).
     pub problem: Option<String>,
+    /// What each suppression that applies to the target did (index in the file, use).
+    pub suppression_uses: Vec<(usize, crate::triage::suppressions::Use)>,
+    /// With a baseline: which, and how many of its failures are fixed.
+    pub baseline: Option<crate::triage::BaselineSummary>,
+    pub fixed: usize,
     pub exit: Exit,
 }
 
@@ -248,24 +260,31 @@ fn build_report(target: &Target, job: &Job) -> TargetReport {
     }
 }
 
-fn exit_of(report: &TargetReport) -> Exit {
+/// A target's exit code: 3 when not fully audited (whatever triage says), 1 when a
+/// failure no suppression accepts counts (every one, or with `--fail-on new` the new
+/// ones), 0 otherwise.
+fn exit_of(report: &TargetReport, fail_on: FailOn) -> Exit {
+    let counts =
+        |f: &Finding| f.unsuppressed_failure() && (fail_on == FailOn::Any || f.new != Some(false));
     if !report.fully_audited() {
         Exit::Incomplete
-    } else if report.summary.fail > 0 {
+    } else if report.results.iter().any(counts) {
         Exit::Fail
     } else {
         Exit::Pass
     }
 }
 
-/// Writes the reports `formats` asks for, `<report_dir>/<target>.json` and `.html`,
-/// then removes this target's report of a format not asked for. If anything fails, the
-/// target's reports are removed (as far as possible) before the error is returned: a
-/// report directory holds this run's reports or none, never one beside an earlier one.
+/// Writes the reports `formats` asks for, `<report_dir>/<target>.json`, `.html`,
+/// `.sarif` and `.junit.xml`, then removes this target's report of a format not asked
+/// for. If anything fails, the target's reports are removed (as far as possible)
+/// before the error is returned: a report directory holds this run's reports or none,
+/// never one beside an earlier one.
 fn write_reports(
     report: &TargetReport,
     report_dir: &Path,
     formats: Formats,
+    rule_order: &[&'static str],
 ) -> Result<Vec<PathBuf>, String> {
     // Each report is made in memory, then written in one call: writing the JSON through
     // a BufWriter cost a capacity check and a copy call per piece, twice what a Vec's
@@ -274,10 +293,11 @@ fn write_reports(
     thread_local! {
         static BUFFERS: std::cell::RefCell<(Vec<u8>, String)> = Default::default();
     }
-    let json = report_dir.join(format!("{}.json", report.target));
-    let html_path = report_dir.join(format!("{}.html", report.target));
+    let path = |ext: &str| report_dir.join(format!("{}.{ext}", report.target));
+    let (json, html_path, sarif_path, junit_path) =
+        (path("json"), path("html"), path("sarif"), path("junit.xml"));
     let shown = |p: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", p.display());
-    let mut written = Vec::with_capacity(2);
+    let mut written = Vec::with_capacity(4);
     let result = BUFFERS.with(|buffers| {
         let (json_buf, html_buf) = &mut *buffers.borrow_mut();
         if formats.json {
@@ -290,7 +310,22 @@ fn write_reports(
             std::fs::write(&html_path, html_buf.as_bytes()).map_err(|e| shown(&html_path, &e))?;
             written.push(html_path.clone());
         }
-        for (wanted, path) in [(formats.json, &json), (formats.html, &html_path)] {
+        if formats.sarif {
+            let text = sarif::to_json(report, rule_order).map_err(|e| shown(&sarif_path, &e))?;
+            std::fs::write(&sarif_path, text).map_err(|e| shown(&sarif_path, &e))?;
+            written.push(sarif_path.clone());
+        }
+        if formats.junit {
+            let text = junit::to_xml(report).map_err(|e| shown(&junit_path, &e))?;
+            std::fs::write(&junit_path, text).map_err(|e| shown(&junit_path, &e))?;
+            written.push(junit_path.clone());
+        }
+        for (wanted, path) in [
+            (formats.json, &json),
+            (formats.html, &html_path),
+            (formats.sarif, &sarif_path),
+            (formats.junit, &junit_path),
+        ] {
             if !wanted {
                 remove_stale(path).map_err(|e| shown(path, &e))?;
             }
@@ -302,8 +337,9 @@ fn write_reports(
         Err(e) => {
             // Best effort: what cannot be removed here is named in the error already
             // or was never written.
-            let _ = remove_stale(&json);
-            let _ = remove_stale(&html_path);
+            for p in [&json, &html_path, &sarif_path, &junit_path] {
+                let _ = remove_stale(p);
+            }
             Err(e)
         }
     }
@@ -320,9 +356,15 @@ fn remove_stale(path: &Path) -> std::io::Result<()> {
 /// How many of the worst results the terminal summary shows per target.
 pub const WORST_SHOWN: usize = 5;
 
-/// Evaluates every job in parallel and writes the reports. Outcomes are sorted by
-/// target, so output is the same run to run.
-pub fn run(targets: &Targets, jobs: &[Job], report_dir: &Path, formats: Formats) -> Vec<Outcome> {
+/// Evaluates every job in parallel, applies `triage` and writes the reports. Outcomes
+/// are sorted by target, so output is the same run to run.
+pub fn run(
+    targets: &Targets,
+    jobs: &[Job],
+    report_dir: &Path,
+    formats: Formats,
+    triage: &Triage,
+) -> Vec<Outcome> {
     // Made once; a directory that cannot be made shows as every target's write error.
     let dir_error = std::fs::create_dir_all(report_dir)
         .err()
@@ -331,11 +373,12 @@ pub fn run(targets: &Targets, jobs: &[Job], report_dir: &Path, formats: Formats)
         .par_iter()
         .filter_map(|job| {
             let target = targets.get(&job.target)?;
-            let report = build_report(target, job);
-            let mut exit = exit_of(&report);
+            let mut report = build_report(target, job);
+            let suppression_uses = triage.apply(&mut report);
+            let mut exit = exit_of(&report, triage.fail_on);
             let result = match &dir_error {
                 Some(e) => Err(e.clone()),
-                None => write_reports(&report, report_dir, formats),
+                None => write_reports(&report, report_dir, formats, &rule_order(target)),
             };
             let (written, problem) = match result {
                 Ok(w) => (w, None),
@@ -352,6 +395,9 @@ pub fn run(targets: &Targets, jobs: &[Job], report_dir: &Path, formats: Formats)
                 written,
                 problem,
                 exit,
+                suppression_uses,
+                baseline: report.baseline.clone(),
+                fixed: report.fixed.as_ref().map_or(0, Vec::len),
             })
         })
         .collect();

@@ -681,6 +681,12 @@ impl Targets {
     pub fn get(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name == name)
     }
+
+    /// Whether `name` is, or can be, a target of this file (what a suppression's
+    /// `Targets` may name).
+    pub fn may_name(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
 }
 
 #[cfg(test)]

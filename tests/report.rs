@@ -86,7 +86,13 @@ fn evaluation_is_deterministic_across_parallel_runs() {
     let mut seen = None;
     for i in 0..3 {
         let out = dir.path().join(format!("r{i}"));
-        evaluate::run(&targets, &jobs, &out, evaluate::Formats::BOTH);
+        evaluate::run(
+            &targets,
+            &jobs,
+            &out,
+            evaluate::Formats::BOTH,
+            &Default::default(),
+        );
         let json = std::fs::read_to_string(out.join("demo.json")).unwrap();
         let html = std::fs::read_to_string(out.join("demo.html")).unwrap();
         if let Some((j, h)) = &seen {

@@ -1,6 +1,8 @@
 //! Reports: the JSON contract (`schema_version` 1) and the self-contained HTML page.
 
 pub mod html;
+pub mod junit;
+pub mod sarif;
 
 use std::io::{self, Write};
 
@@ -67,6 +69,14 @@ pub struct TargetReport {
     /// means the target was not fully audited (exit 3), even when no configured rule
     /// needed that data.
     pub problems: Vec<Problem>,
+    /// With a suppressions file: the suppressions that expired or went unused here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressions: Option<crate::triage::SuppressionsSummary>,
+    /// With `--baseline`: which baseline, and the failures of it fixed now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::triage::BaselineSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<Vec<crate::triage::baseline::Fixed>>,
 }
 
 impl TargetReport {
@@ -101,6 +111,9 @@ impl TargetReport {
             summary: Summary::of(&results),
             results,
             problems,
+            suppressions: None,
+            baseline: None,
+            fixed: None,
         }
     }
 
@@ -168,10 +181,28 @@ impl TargetReport {
             crate::untrusted::write_json(&mut *w, p)?;
         }
         w.write_all(if self.problems.is_empty() {
-            b"]\n}\n"
+            b"]"
         } else {
-            b"\n  ]\n}\n"
-        })
+            b"\n  ]"
+        })?;
+        // Triage, one line each: what few entries there are.
+        if let Some(s) = &self.suppressions {
+            w.write_all(b",\n  \"suppressions\": ")?;
+            crate::untrusted::write_json(&mut *w, s)?;
+        }
+        if let Some(b) = &self.baseline {
+            w.write_all(b",\n  \"baseline\": ")?;
+            crate::untrusted::write_json(&mut *w, b)?;
+        }
+        if let Some(fixed) = &self.fixed {
+            w.write_all(b",\n  \"fixed\": [")?;
+            for (i, f) in fixed.iter().enumerate() {
+                w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+                crate::untrusted::write_json(&mut *w, f)?;
+            }
+            w.write_all(if fixed.is_empty() { b"]" } else { b"\n  ]" })?;
+        }
+        w.write_all(b"\n}\n")
     }
 
     /// Whether every configured check could be decided from complete data.

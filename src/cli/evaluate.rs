@@ -1,0 +1,257 @@
+//! `evaluate`: the reports of snapshots, triage (suppressions, baseline) and the
+//! terminal summary. `audit` ends here too.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cloudkestrel::triage::baseline::Baseline;
+use cloudkestrel::triage::suppressions::{self, Suppressions};
+use cloudkestrel::triage::{FailOn, Triage};
+use cloudkestrel::untrusted::Escaped;
+use cloudkestrel::{evaluate as eval, targets, Exit};
+
+use super::{fail, FailOnArg, ReportArgs};
+
+pub fn run(
+    paths: &[PathBuf],
+    targets_file: &Path,
+    snapshot_dir: &Path,
+    reports: &ReportArgs,
+) -> Exit {
+    let targets = match targets::load(targets_file) {
+        Ok(t) => t,
+        Err(e) => return fail(Exit::Usage, e),
+    };
+    let (jobs, unreadable) = if paths.is_empty() {
+        (eval::jobs_from_dir(&targets, snapshot_dir), Vec::new())
+    } else {
+        match eval::jobs_from_paths(&targets, paths) {
+            Ok(x) => x,
+            Err(e) => return fail(Exit::Usage, e),
+        }
+    };
+    let names: Vec<&str> = jobs.iter().map(|j| j.target.as_str()).collect();
+    let triage = match load_triage(&targets, reports, &names) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let mut exit = report_outcomes(
+        &eval::run(
+            &targets,
+            &jobs,
+            &reports.report_dir,
+            reports.formats(),
+            &triage,
+        ),
+        &triage,
+    );
+    for u in &unreadable {
+        exit = exit.worst(Exit::Incomplete);
+        eprintln!(
+            "error: {}",
+            Escaped(format_args!(
+                "{}: cannot evaluate: {}",
+                u.path.display(),
+                u.error
+            ))
+        );
+    }
+    exit
+}
+
+/// The triage of a run, from the command line: every file read and checked before
+/// anything is evaluated (a bad one is exit 2 and nothing is evaluated). `evaluated`:
+/// the targets whose baselines are needed.
+pub fn load_triage(
+    targets: &targets::Targets,
+    args: &ReportArgs,
+    evaluated: &[&str],
+) -> Result<Triage, Exit> {
+    let file = match &args.suppressions {
+        Some(f) => Some(f.clone()),
+        None => Some(Suppressions::default_path(&targets.file)).filter(|f| f.is_file()),
+    };
+    let suppressions = match file {
+        None => None,
+        Some(f) => Some(suppressions::load(&f, targets).map_err(|e| fail(Exit::Usage, e))?),
+    };
+    let fail_on = match args.fail_on {
+        FailOnArg::Any => FailOn::Any,
+        FailOnArg::New if args.baseline.is_none() => {
+            return Err(fail(
+                Exit::Usage,
+                "--fail-on new needs --baseline (an earlier JSON report, or a directory of them): without one every failure is new",
+            ))
+        }
+        FailOnArg::New => FailOn::New,
+    };
+    let baseline = match &args.baseline {
+        None => None,
+        Some(path) => {
+            if !path.exists() {
+                return Err(fail(
+                    Exit::Usage,
+                    format!("--baseline {}: no such file or directory", path.display()),
+                ));
+            }
+            let b = Baseline::new(path);
+            let mut per_target = HashMap::new();
+            for t in evaluated {
+                let found = b.for_target(t).map_err(|e| fail(Exit::Usage, e))?;
+                per_target.insert(t.to_string(), found);
+            }
+            Some((path.clone(), per_target))
+        }
+    };
+    Ok(Triage {
+        suppressions,
+        baseline,
+        today: chrono::Utc::now().date_naive(),
+        fail_on,
+    })
+}
+
+/// Prints the terminal summary of an evaluation, then what triage has to say across
+/// targets (expired and unused suppressions); returns the combined exit code.
+pub fn report_outcomes(outcomes: &[eval::Outcome], triage: &Triage) -> Exit {
+    let exit = print_outcomes(outcomes);
+    let Some(s) = &triage.suppressions else {
+        return exit;
+    };
+    // Per suppression: whether it applied to any evaluated target, and the failures it
+    // matched in each.
+    let mut matched: BTreeMap<usize, (bool, usize)> = BTreeMap::new();
+    for o in outcomes {
+        for (i, u) in &o.suppression_uses {
+            let e = matched.entry(*i).or_default();
+            e.0 = true;
+            e.1 += u.matched;
+        }
+    }
+    let file = s.file.display();
+    for x in &s.list {
+        let (applied, count) = matched.get(&x.index).copied().unwrap_or_default();
+        let what = format!(
+            "the suppression of {} on {}{}",
+            x.rule.unwrap_or("every rule"),
+            x.resource,
+            x.check
+                .map(|c| format!(" ({})", c.as_str()))
+                .unwrap_or_default()
+        );
+        if x.expired(triage.today) {
+            eprintln!(
+                "warning: {}",
+                Escaped(format_args!(
+                    "{file}:{}: {what} expired on {} ({}): {count} failure(s) it matches fail again",
+                    x.line,
+                    x.applied.expires.format("%Y-%m-%d"),
+                    x.applied.reason
+                ))
+            );
+        } else if applied && count == 0 {
+            eprintln!(
+                "note: {}",
+                Escaped(format_args!(
+                    "{file}:{}: {what} matched no failure of the targets evaluated: remove it, or check its Rule, Resource and Targets",
+                    x.line
+                ))
+            );
+        }
+    }
+    exit
+}
+
+/// Prints the terminal summary of an evaluation; returns the combined exit code. Names,
+/// messages and problems come from the account: escaped for the terminal.
+pub fn print_outcomes(outcomes: &[eval::Outcome]) -> Exit {
+    let mut exit = Exit::Pass;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for o in outcomes {
+        exit = exit.worst(o.exit);
+        let s = o.summary;
+        let mut triaged = Vec::new();
+        if s.suppressed > 0 {
+            triaged.push(format!("{} suppressed", s.suppressed));
+        }
+        if let Some(n) = s.new {
+            triaged.push(format!("{n} new"));
+        }
+        let triaged = if triaged.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", triaged.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{:<8} {}: {} pass, {} fail{triaged}, {} error{}",
+            match o.exit {
+                Exit::Pass => "PASS",
+                Exit::Fail => "FAIL",
+                _ => "ERROR",
+            },
+            Escaped(&o.target),
+            s.pass,
+            s.fail,
+            s.error,
+            o.written
+                .iter()
+                .find(|p| p.extension().is_some_and(|x| x == "html"))
+                .or_else(|| o.written.first())
+                .map(|p| format!("  → {}", Escaped(p.display())))
+                .unwrap_or_default()
+        );
+        for f in &o.worst {
+            let status = match (f.status.as_str(), f.new) {
+                ("fail", Some(true)) => "fail (new)",
+                (s, _) => s,
+            };
+            let _ = writeln!(
+                out,
+                "    {:<5} {} [{}] {}: {}",
+                status,
+                f.rule,
+                f.check.as_str(),
+                Escaped(&f.resource_name),
+                Escaped(&f.message)
+            );
+        }
+        let shown = o.worst.len();
+        let bad = s.fail - s.suppressed + s.error;
+        if bad > shown {
+            let _ = writeln!(out, "    … and {} more, see the report", bad - shown);
+        }
+        if let Some(b) = &o.baseline {
+            let _ = if b.found {
+                writeln!(
+                    out,
+                    "    baseline {}: {} new failure(s), {} fixed{}",
+                    Escaped(&b.file),
+                    s.new.unwrap_or_default(),
+                    o.fixed,
+                    if b.complete {
+                        ""
+                    } else {
+                        " (the baseline was not fully audited: failures it could not decide count as new)"
+                    }
+                )
+            } else {
+                writeln!(
+                    out,
+                    "    baseline: no report of {} in {}: every failure counts as new",
+                    Escaped(&o.target),
+                    Escaped(&b.file)
+                )
+            };
+        }
+        for p in &o.problems {
+            let _ = writeln!(out, "    collection problem: {}", Escaped(p));
+        }
+        if let Some(p) = &o.problem {
+            eprintln!("error: {}: {}", Escaped(&o.target), Escaped(p));
+        }
+    }
+    exit
+}
