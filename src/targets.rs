@@ -248,8 +248,26 @@ enum RawRule {
 struct RawSetupRule {
     #[serde(rename = "Name")]
     name: RuleName<SETUP>,
+    #[serde(rename = "Severity", default)]
+    severity: Option<SeverityName>,
     #[serde(rename = "Options", default = "no_settings")]
     options: IndexMap<String, Value>,
+}
+
+/// A rule's severity for a target (`"Severity": "low"`), checked as it is read.
+struct SeverityName(Severity);
+
+impl<'de> Deserialize<'de> for SeverityName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Severity::parse(&name).map(SeverityName).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{} is not a severity; valid: {}",
+                quoted(&name),
+                Severity::ALL.map(Severity::as_str).join(", ")
+            ))
+        })
+    }
 }
 
 const POLICY: u8 = 0;
@@ -284,6 +302,8 @@ struct RawPolicyRule {
     source_ips: Option<Vec<String>>,
     #[serde(rename = "IgnoreUsers", default)]
     ignore_users: Vec<String>,
+    #[serde(rename = "Severity", default)]
+    severity: Option<SeverityName>,
 }
 
 #[derive(Deserialize)]
@@ -291,6 +311,8 @@ struct RawPolicyRule {
 struct RawConfigRule {
     #[serde(rename = "Name")]
     name: RuleName<CONFIG>,
+    #[serde(rename = "Severity", default)]
+    severity: Option<SeverityName>,
     #[serde(rename = "AddIfMissing", default)]
     add_if_missing: bool,
     #[serde(rename = "IgnoreUsers", default)]
@@ -499,7 +521,7 @@ impl TryFrom<RawRule> for RuleSpec {
                     source_ips: ips,
                     parameters: BTreeMap::new(),
                     options: BTreeMap::new(),
-                    severity: None,
+                    severity: p.severity.map(|s| s.0),
                 })
             }
             RawRule::Setup(r) => {
@@ -512,7 +534,7 @@ impl TryFrom<RawRule> for RuleSpec {
                     source_ips: Vec::new(),
                     parameters: BTreeMap::new(),
                     options: settings(meta.name, "Options", meta.options, &r.options)?,
-                    severity: None,
+                    severity: r.severity.map(|s| s.0),
                 })
             }
             RawRule::Config(c) => {
@@ -531,7 +553,7 @@ impl TryFrom<RawRule> for RuleSpec {
                     source_ips: Vec::new(),
                     parameters: settings(meta.name, "Parameters", meta.parameters, &c.parameters)?,
                     options: settings(meta.name, "Options", meta.options, &c.options)?,
-                    severity: None,
+                    severity: c.severity.map(|s| s.0),
                 })
             }
         }

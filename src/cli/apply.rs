@@ -43,8 +43,8 @@ pub fn run(
             );
         };
         let plan = apply::plan(target, &account);
-        print!("{}", apply::describe(&plan));
-        println!(
+        say_part!("{}", apply::describe(&plan));
+        say!(
             "(planned from {}, collected {}; dry run: nothing changed)",
             Escaped(path.display()),
             account.metadata.collected_at
@@ -69,10 +69,10 @@ pub fn run(
         .collect();
     let mut exit = Exit::Pass;
     for (plan, _) in &plans {
-        print!("{}", apply::describe(plan));
+        say_part!("{}", apply::describe(plan));
         if plan.blocked() {
             exit = Exit::Incomplete;
-            println!(
+            say!(
                 "  → nothing will be added for {} until the above is fixed",
                 Escaped(&plan.target)
             );
@@ -84,11 +84,11 @@ pub fn run(
         .map(|(p, _)| p.additions.len())
         .sum();
     if dry_run {
-        println!("dry run: nothing changed ({todo} rule(s) would be added)");
+        say!("dry run: nothing changed ({todo} rule(s) would be added)");
         return exit;
     }
     if todo == 0 {
-        println!("nothing to do");
+        say!("nothing to do");
         return exit;
     }
     if !yes {
@@ -99,7 +99,7 @@ pub fn run(
                 "refusing to change AWS Config without confirmation: pass --yes, or run on a terminal (nothing changed)",
             );
         }
-        print!("Add {todo} rule(s)? [y/N] ");
+        say_part!("Add {todo} rule(s)? [y/N] ");
         let _ = std::io::stdout().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
@@ -113,7 +113,7 @@ pub fn run(
         };
         for a in &plan.additions {
             match runtime.block_on(apply::put_rule(&clients.config(&a.region), a)) {
-                Ok(()) => println!(
+                Ok(()) => say!(
                     "{}",
                     Escaped(format_args!(
                         "added {} in {} for {}",
@@ -121,7 +121,7 @@ pub fn run(
                     ))
                 ),
                 Err(e) => {
-                    eprintln!("error: {}: {}", Escaped(&plan.target), Escaped(e));
+                    tell!("error: {}: {}", Escaped(&plan.target), Escaped(e));
                     exit = exit.worst(Exit::Incomplete);
                 }
             }

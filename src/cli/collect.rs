@@ -96,11 +96,11 @@ fn remove_leftovers(targets: &[&targets::Target], dir: &std::path::Path, quiet: 
         for left in snapshot::remove_stale_temporaries(&dir.join(&t.name)) {
             let (path, pid) = (left.path.display(), left.pid);
             match left.removed {
-                Ok(()) if !quiet => println!(
+                Ok(()) if !quiet => say!(
                     "removed {path}: the temporary file of a collect that did not finish (process {pid} is gone)"
                 ),
                 Ok(()) => {}
-                Err(e) => eprintln!(
+                Err(e) => tell!(
                     "warning: {path}: cannot remove this temporary file of a collect that did not finish (process {pid}): {e}"
                 ),
             }
@@ -145,7 +145,7 @@ fn print_collected(c: &Collected, quiet: bool) -> Exit {
         Exit::Incomplete
     };
     if !quiet {
-        println!(
+        say!(
             "{}",
             Escaped(format_args!(
                 "collected {}: account {}, {} requests in {:.2} s, {} problem(s){}",
@@ -162,10 +162,10 @@ fn print_collected(c: &Collected, quiet: bool) -> Exit {
         );
     }
     for p in &c.problems {
-        eprintln!("warning: {}: {}", Escaped(&c.target), Escaped(p));
+        tell!("warning: {}: {}", Escaped(&c.target), Escaped(p));
     }
     if let Some(e) = &c.write_error {
-        eprintln!("error: {}: {}", Escaped(&c.target), Escaped(e));
+        tell!("error: {}: {}", Escaped(&c.target), Escaped(e));
         exit = Exit::Incomplete;
     }
     exit

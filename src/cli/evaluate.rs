@@ -48,7 +48,7 @@ pub fn run(
     );
     for u in &unreadable {
         exit = exit.worst(Exit::Incomplete);
-        eprintln!(
+        tell!(
             "error: {}",
             Escaped(format_args!(
                 "{}: cannot evaluate: {}",
@@ -141,7 +141,7 @@ pub fn report_outcomes(outcomes: &[eval::Outcome], triage: &Triage) -> Exit {
                 .unwrap_or_default()
         );
         if x.expired(triage.today) {
-            eprintln!(
+            tell!(
                 "warning: {}",
                 Escaped(format_args!(
                     "{file}:{}: {what} expired on {} ({}): {count} failure(s) it matches fail again",
@@ -151,7 +151,7 @@ pub fn report_outcomes(outcomes: &[eval::Outcome], triage: &Triage) -> Exit {
                 ))
             );
         } else if applied && count == 0 {
-            eprintln!(
+            tell!(
                 "note: {}",
                 Escaped(format_args!(
                     "{file}:{}: {what} matched no failure of the targets evaluated: remove it, or check its Rule, Resource and Targets",
@@ -250,7 +250,7 @@ pub fn print_outcomes(outcomes: &[eval::Outcome]) -> Exit {
             let _ = writeln!(out, "    collection problem: {}", Escaped(p));
         }
         if let Some(p) = &o.problem {
-            eprintln!("error: {}: {}", Escaped(&o.target), Escaped(p));
+            tell!("error: {}: {}", Escaped(&o.target), Escaped(p));
         }
     }
     exit

@@ -1,6 +1,33 @@
 //! The command line: arguments (clap), and one module per command. `main.rs` only
 //! installs the allocator and calls [`run`].
 
+/// `println!` that ignores a closed stdout (`cloudkestrel rules | head`): std's macro
+/// panics when the reader has gone. The rest of the output is not wanted then.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` likewise (no newline, flushed: a prompt).
+macro_rules! say_part {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout();
+        let _ = write!(out, $($t)*);
+        let _ = out.flush();
+    }};
+}
+
+/// `eprintln!` likewise, for stderr.
+macro_rules! tell {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod apply;
 mod collect;
 mod diff;
@@ -278,7 +305,7 @@ pub fn run() -> ExitCode {
 /// Prints an error line, escaped for the terminal: errors quote snapshots, fixtures and
 /// AWS's answers.
 pub fn fail(code: Exit, msg: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {}", Escaped(msg));
+    tell!("error: {}", Escaped(msg));
     code
 }
 

@@ -6,12 +6,18 @@ use super::fail;
 
 pub fn run(explain: Option<&str>) -> Exit {
     let Some(name) = explain else {
-        println!("{:<44} {:<7} SUMMARY", "RULE", "KIND");
+        say!("{:<44} {:<7} {:<9} SUMMARY", "RULE", "KIND", "SEVERITY");
         for r in rules::RULES {
             let m = r.meta();
-            println!("{:<44} {:<7} {}", m.name, m.kind.as_str(), m.summary);
+            say!(
+                "{:<44} {:<7} {:<9} {}",
+                m.name,
+                m.kind.as_str(),
+                m.severity.as_str(),
+                m.summary
+            );
         }
-        println!("\n`cloudkestrel rules --explain NAME` shows what a rule checks, why, how to fix it, and its settings.");
+        say!("\n`cloudkestrel rules --explain NAME` shows what a rule checks, why, how to fix it, and its settings.");
         return Exit::Pass;
     };
     let Some(rule) = rules::find(name) else {
@@ -24,18 +30,23 @@ pub fn run(explain: Option<&str>) -> Exit {
         );
     };
     let m = rule.meta();
-    println!("# {} ({} rule)\n\n{}\n", m.name, m.kind.as_str(), m.summary);
+    say!("# {} ({} rule)\n\n{}\n", m.name, m.kind.as_str(), m.summary);
+    say!(
+        "Severity: {} (targets.json may override it per target: \"Severity\"): {}.\n",
+        m.severity.as_str(),
+        m.severity_reason
+    );
     if let (Some(id), Some(aws)) = (m.source_identifier, m.aws_rule_name) {
-        println!("AWS Config managed rule: SourceIdentifier {id}, default name {aws}\n");
+        say!("AWS Config managed rule: SourceIdentifier {id}, default name {aws}\n");
     }
     for (title, settings) in [
         ("Parameters (sent to AWS Config)", m.parameters),
         ("Options (CloudKestrel's local check)", m.options),
     ] {
         if !settings.is_empty() {
-            println!("{title}:");
+            say!("{title}:");
             for s in settings {
-                println!(
+                say!(
                     "  {:<32} {} ({}{})",
                     s.name,
                     s.doc,
@@ -45,11 +56,11 @@ pub fn run(explain: Option<&str>) -> Exit {
                         .unwrap_or_default()
                 );
             }
-            println!();
+            say!();
         }
     }
     for line in m.doc.lines() {
-        println!("{}", line.strip_prefix(' ').unwrap_or(line));
+        say!("{}", line.strip_prefix(' ').unwrap_or(line));
     }
     Exit::Pass
 }

@@ -14,7 +14,7 @@ pub fn run(command: SnapshotCommand) -> Exit {
             };
             match snapshot::write(&out, &account) {
                 Ok(()) => {
-                    println!(
+                    say!(
                         "wrote {} (target {})",
                         Escaped(out.display()),
                         Escaped(&account.metadata.target)
@@ -26,7 +26,7 @@ pub fn run(command: SnapshotCommand) -> Exit {
         }
         SnapshotCommand::Export { snapshot: path } => match snapshot::read(&path) {
             Ok(account) => {
-                print!("{}", fixture::to_json(&account));
+                say_part!("{}", fixture::to_json(&account));
                 Exit::Pass
             }
             Err(e) => fail(Exit::Incomplete, e),

@@ -210,14 +210,15 @@ impl TargetReport {
         self.summary.error == 0 && self.problems.is_empty()
     }
 
-    /// The worst results: errors, then failures, at most `n`.
+    /// The worst results, at most `n`: errors, then failures no suppression accepts,
+    /// new ones first, the most severe first.
     pub fn worst(&self, n: usize) -> Vec<&Finding> {
         let mut bad: Vec<&Finding> = self
             .results
             .iter()
-            .filter(|r| r.status != Status::Pass)
+            .filter(|r| r.status == Status::Error || r.unsuppressed_failure())
             .collect();
-        bad.sort_by_key(|r| r.status);
+        bad.sort_by_key(|r| (r.status, r.new != Some(true), r.severity));
         bad.truncate(n);
         bad
     }
