@@ -182,6 +182,34 @@ mod gaad {
         );
     }
 
+    /// A page that says the list goes on without a marker, or repeats the last marker
+    /// (the SDK's paginator would stop there quietly), is a malformed answer.
+    #[tokio::test]
+    async fn lists_that_do_not_end_as_iam_says_are_malformed() {
+        for second in [
+            page().is_truncated(true).build(),
+            page().is_truncated(true).marker("m1").build(),
+            page().is_truncated(false).marker("m9").build(),
+        ] {
+            let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+                .sequence()
+                .output(|| {
+                    page()
+                        .user_detail_list(user("alice"))
+                        .is_truncated(true)
+                        .marker("m1")
+                        .build()
+                })
+                .output(move || second.clone())
+                .build();
+            let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&rule]);
+            let p = iam::collect_authorization_details(&client)
+                .await
+                .expect_err("a list that does not end as IAM says");
+            assert_eq!(p.error_code, "MalformedResponse", "{p:?}");
+        }
+    }
+
     #[tokio::test]
     async fn access_denied_and_malformed_answers_are_problems() {
         let rule = mock!(aws_sdk_iam::Client::get_account_authorization_details)

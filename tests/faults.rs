@@ -1,8 +1,10 @@
-//! Malformed answers of every operation collect and apply make, through a
+//! Failed and malformed answers of every operation collect and apply make, through a
 //! fault-injecting proxy in front of moto (tests/support/fault_proxy.rs): each answer
 //! cut in half, emptied, or without a member the API always returns must end as a
-//! `MalformedResponse` problem of that operation, `error` results for the checks that
-//! needed it, and exit 3, never a pass.
+//! `MalformedResponse` problem of that operation; AccessDenied, throttling, a 5xx and a
+//! connection cut without an answer as a problem of that operation too (AWS's code
+//! kept); each with `error` results for the checks that needed it, and exit 3, never a
+//! pass.
 //!
 //! One account is seeded so that every operation answers 200 with a document
 //! (tests/moto/seed.py `complete`); AWS Config's compliance results, which moto does not
@@ -216,6 +218,7 @@ fn the_complete_account_reads_without_problems_through_the_proxy() {
 
 /// One case: a fault on one operation's answers. Returns what went wrong, if anything.
 fn try_case(op: &str, fault: Fault) -> Option<String> {
+    let fault_for_check = fault.clone();
     let mut rules = vec![compliance_answer(), Rule::new(op, fault.clone())];
     if op != "config:GetComplianceDetailsByConfigRule" {
         rules.swap(0, 1);
@@ -227,6 +230,7 @@ fn try_case(op: &str, fault: Fault) -> Option<String> {
     };
     let (out, report, proxy, _dir) = audit_through(rules);
     let case = format!("{op} {fault:?}");
+    let fault = fault_for_check;
     if proxy.applied(faulted) == 0 {
         return Some(format!("{case}: the fault was never applied"));
     }
@@ -237,13 +241,21 @@ fn try_case(op: &str, fault: Fault) -> Option<String> {
             out.status.code()
         ));
     }
+    // Malformed answers are MalformedResponse; an AWS error keeps AWS's code; a cut
+    // connection is whatever the SDK says it was, as long as it is a problem of `op`.
+    let expected_code = match &fault {
+        Fault::Truncate | Fault::Empty | Fault::Remove(_) => Some("MalformedResponse"),
+        Fault::Error { code, status } if *status < 500 => Some(*code),
+        _ => None,
+    };
     let listed = report["problems"].as_array().is_some_and(|ps| {
         ps.iter()
-            .any(|p| p["operation"] == op && p["error_code"] == "MalformedResponse")
+            .any(|p| p["operation"] == op && expected_code.is_none_or(|c| p["error_code"] == c))
     });
     if !listed {
         return Some(format!(
-            "{case}: no MalformedResponse problem of {op}: {}",
+            "{case}: no {} problem of {op}: {}",
+            expected_code.unwrap_or("any"),
             report["problems"]
         ));
     }
@@ -255,7 +267,7 @@ fn try_case(op: &str, fault: Fault) -> Option<String> {
 }
 
 #[test]
-fn every_malformed_answer_is_an_error_never_a_pass() {
+fn every_failed_or_malformed_answer_is_an_error_never_a_pass() {
     let mut cases: Vec<(&str, Fault)> = Vec::new();
     for (op, fields) in OPERATIONS {
         cases.push((op, Fault::Truncate));
@@ -264,6 +276,32 @@ fn every_malformed_answer_is_an_error_never_a_pass() {
             cases.push((op, Fault::Remove(f.to_string())));
         }
     }
+    let malformed = cases.len();
+    for (op, _) in OPERATIONS {
+        cases.push((
+            op,
+            Fault::Error {
+                status: 403,
+                code: "AccessDenied",
+            },
+        ));
+        cases.push((
+            op,
+            Fault::Error {
+                status: 400,
+                code: "ThrottlingException",
+            },
+        ));
+        cases.push((
+            op,
+            Fault::Error {
+                status: 500,
+                code: "InternalError",
+            },
+        ));
+        cases.push((op, Fault::Reset));
+    }
+    assert!(cases.len() - malformed == 4 * OPERATIONS.len());
     let failures = Mutex::new(Vec::new());
     let next = Mutex::new(cases.iter());
     std::thread::scope(|s| {
@@ -349,4 +387,15 @@ fn apply_adds_nothing_on_a_malformed_answer_and_reports_a_malformed_put() {
         stderr.contains("PutConfigRule") && stderr.contains("MalformedResponse"),
         "{stderr}"
     );
+    let (out, proxy) = apply_through(vec![Rule::new(
+        "config:PutConfigRule",
+        Fault::Error {
+            status: 400,
+            code: "AccessDeniedException",
+        },
+    )]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(proxy.applied(0), 1);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
 }

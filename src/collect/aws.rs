@@ -461,3 +461,31 @@ impl PageTrail {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PageTrail;
+
+    #[test]
+    fn lists_end_where_the_api_says() {
+        let mut t = PageTrail::default();
+        assert!(t.truncated(true, Some("m1")).is_ok());
+        assert!(t.truncated(true, Some("m2")).is_ok());
+        assert!(t.truncated(false, None).is_ok());
+        // IsTruncated without a marker, a marker on the last page, a marker repeated.
+        assert!(PageTrail::default().truncated(true, None).is_err());
+        assert!(PageTrail::default().truncated(true, Some("")).is_err());
+        assert!(PageTrail::default().truncated(false, Some("m")).is_err());
+        let mut t = PageTrail::default();
+        t.truncated(true, Some("m")).unwrap();
+        assert!(t.truncated(true, Some("m")).is_err());
+        let mut t = PageTrail::default();
+        t.token(Some("a")).unwrap();
+        assert!(t
+            .token(Some("a"))
+            .unwrap_err()
+            .contains("same pagination token"));
+        assert!(PageTrail::default().token(None).is_ok());
+        assert!(PageTrail::default().token(Some("")).is_ok());
+    }
+}

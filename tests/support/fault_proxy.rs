@@ -25,6 +25,10 @@ pub enum Fault {
     Remove(String),
     /// This answer instead of moto's (moto's is not asked for).
     Answer { status: u16, body: String },
+    /// An AWS error answer of the operation's protocol: `status` and `code`.
+    Error { status: u16, code: &'static str },
+    /// The connection closed without an answer.
+    Reset,
 }
 
 /// One rule: `operation` as `service:Operation` (`s3:ListBuckets`, `config:PutConfigRule`).
@@ -257,8 +261,22 @@ fn exchange(
         Fault::Answer { status, body } => Some((status, body)),
         _ => None,
     });
-    let mut resp = match answer {
-        Some((status, body)) => Message {
+    if rules
+        .iter()
+        .any(|r| r.operation == op && r.fault == Fault::Reset)
+    {
+        for &i in &matching {
+            applied[i].fetch_add(1, Ordering::SeqCst);
+        }
+        return Ok(());
+    }
+    let error = matching.iter().find_map(|&i| match &rules[i].fault {
+        Fault::Error { status, code } => Some((*status, *code)),
+        _ => None,
+    });
+    let mut resp = match (answer, error) {
+        (_, Some((status, code))) => error_answer(&op, status, code),
+        (Some((status, body)), None) => Message {
             head: format!(
                 "HTTP/1.1 {status} {}",
                 if *status < 300 { "OK" } else { "Error" }
@@ -274,7 +292,7 @@ fn exchange(
             )],
             body: body.clone().into_bytes(),
         },
-        _ => forward(&req, upstream)?,
+        (None, None) => forward(&req, upstream)?,
     };
     // A made-up answer first, then the faults on it, in rule order.
     for &i in &matching {
@@ -286,6 +304,31 @@ fn exchange(
     resp.write_to(&mut client)
 }
 
+/// An error answer as each protocol writes one.
+fn error_answer(op: &str, status: u16, code: &str) -> Message {
+    let message = format!("{code} injected by the test proxy");
+    let (content_type, body) = match op.split(':').next().unwrap_or_default() {
+        "config" | "organizations" => (
+            "application/x-amz-json-1.1",
+            format!(r#"{{"__type": "{code}", "message": "{message}"}}"#),
+        ),
+        // S3 Control wraps its errors like the query protocol does.
+        "iam" | "sts" | "s3control" => (
+            "text/xml",
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>test</RequestId></ErrorResponse>"),
+        ),
+        _ => (
+            "application/xml",
+            format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>test</RequestId></Error>"),
+        ),
+    };
+    Message {
+        head: format!("HTTP/1.1 {status} Error"),
+        headers: vec![("Content-Type".into(), content_type.into())],
+        body: body.into_bytes(),
+    }
+}
+
 fn forward(req: &Message, upstream: &str) -> std::io::Result<Message> {
     let mut up = TcpStream::connect(upstream)?;
     req.write_to(&mut up)?;
@@ -295,7 +338,7 @@ fn forward(req: &Message, upstream: &str) -> std::io::Result<Message> {
 /// Applies a fault to an answer; whether it changed anything.
 fn change(resp: &mut Message, fault: &Fault) -> bool {
     match fault {
-        Fault::Answer { .. } => true,
+        Fault::Answer { .. } | Fault::Error { .. } | Fault::Reset => true,
         Fault::Empty => {
             resp.head = "HTTP/1.1 200 OK".into();
             resp.body.clear();
