@@ -550,6 +550,7 @@ fn account(i: usize, users: usize, buckets: usize, now: DateTime<Utc>) -> Accoun
             caller_arn: iam_arn("user", "cloudkestrel-auditor"),
             collected_at: now,
             tool_version: env!("CARGO_PKG_VERSION").into(),
+            account_name: None,
             regions: vec!["us-east-1".into()],
         },
         iam: Iam {

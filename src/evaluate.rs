@@ -56,6 +56,8 @@ pub struct Job {
 #[derive(Debug)]
 pub struct Outcome {
     pub target: String,
+    pub account_id: Option<String>,
+    pub account_name: Option<String>,
     pub summary: crate::report::Summary,
     /// The worst results (errors, then failures), for the terminal summary.
     pub worst: Vec<Finding>,
@@ -199,7 +201,7 @@ fn whole_target_errors(target: &Target, resource: &str, message: &str) -> Vec<Fi
 /// Evaluates a loaded account against a target's rules.
 pub fn evaluate_account(target: &Target, account: &Account, snapshot: &str) -> TargetReport {
     let results = rules::evaluate(account, &target.rules);
-    TargetReport::new(
+    let mut report = TargetReport::new(
         target.name.clone(),
         Some(account.metadata.account_id.clone()),
         Some(account.metadata.collected_at),
@@ -207,7 +209,9 @@ pub fn evaluate_account(target: &Target, account: &Account, snapshot: &str) -> T
         results,
         account.problems.clone(),
         &rule_order(target),
-    )
+    );
+    report.account_name = account.metadata.account_name.clone();
+    report
 }
 
 fn rule_order(target: &Target) -> Vec<&'static str> {
@@ -389,6 +393,8 @@ pub fn run(
             };
             Some(Outcome {
                 target: job.target.clone(),
+                account_id: report.account_id.clone(),
+                account_name: report.account_name.clone(),
                 summary: report.summary,
                 worst: report.worst(WORST_SHOWN).into_iter().cloned().collect(),
                 problems: report.problems.clone(),

@@ -48,6 +48,9 @@ pub struct Metadata {
     pub collected_at: DateTime<Utc>,
     #[serde(default)]
     pub tool_version: String,
+    /// The account's name in its AWS Organization (members of an Organization entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     #[serde(default)]
     pub regions: Vec<String>,
 }
@@ -589,6 +592,7 @@ mod tests {
                 caller_arn: caller_arn.into(),
                 collected_at: DateTime::<Utc>::UNIX_EPOCH,
                 tool_version: String::new(),
+                account_name: None,
                 regions: Vec::new(),
             }
             .partition()

@@ -417,7 +417,7 @@ fn a_changed_target_name_never_gives_a_verdict() {
     let path = dir.path().join("two.sqlite");
     demo_edited(
         &path,
-        "INSERT INTO snapshot_info SELECT 'other', account_id, caller_arn, collected_at, tool_version FROM snapshot_info",
+        "INSERT INTO snapshot_info SELECT 'other', account_id, caller_arn, collected_at, tool_version, account_name FROM snapshot_info",
     );
     let e = snapshot::peek_target(&path).unwrap_err().to_string();
     assert!(e.contains("table snapshot_info has 2 rows"), "{e}");

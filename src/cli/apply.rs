@@ -7,7 +7,8 @@ use cloudkestrel::collect::{self, Connection};
 use cloudkestrel::untrusted::Escaped;
 use cloudkestrel::{snapshot, targets, Exit};
 
-use super::{fail, init_logging, runtime, select};
+use super::selection::{discover, narrow};
+use super::{fail, init_logging, runtime};
 
 pub fn run(
     targets_file: &std::path::Path,
@@ -18,12 +19,8 @@ pub fn run(
     from_snapshot: Option<&std::path::Path>,
 ) -> Exit {
     init_logging(false, 0);
-    let targets = match targets::load(targets_file) {
+    let mut targets = match targets::load(targets_file) {
         Ok(t) => t,
-        Err(e) => return fail(Exit::Usage, e),
-    };
-    let selected = match select(&targets, only) {
-        Ok(s) => s,
         Err(e) => return fail(Exit::Usage, e),
     };
     if let Some(path) = from_snapshot {
@@ -31,6 +28,7 @@ pub fn run(
             Ok(a) => a,
             Err(e) => return fail(Exit::Incomplete, e),
         };
+        targets.add_members([account.metadata.target.as_str()]);
         let Some(target) = targets.get(&account.metadata.target) else {
             return fail(
                 Exit::Usage,
@@ -59,6 +57,11 @@ pub fn run(
         Ok(r) => r,
         Err(e) => return e,
     };
+    let (discovered, _) = discover(&mut targets, only, &conn, &runtime, false);
+    let selected = match narrow(&targets, only, None) {
+        Ok(s) => s,
+        Err(e) => return fail(Exit::Usage, e),
+    };
     let states = runtime.block_on(futures::future::join_all(
         selected.iter().map(|t| apply::read_state(t, &conn)),
     ));
@@ -67,7 +70,7 @@ pub fn run(
         .zip(states)
         .map(|(t, (account, clients))| (apply::plan(t, &account), clients))
         .collect();
-    let mut exit = Exit::Pass;
+    let mut exit = discovered;
     for (plan, _) in &plans {
         say_part!("{}", apply::describe(plan));
         if plan.blocked() {

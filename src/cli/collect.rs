@@ -1,21 +1,51 @@
 //! `collect` and `audit`: read the targets into snapshots (and evaluate them).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use cloudkestrel::collect::{self, Collected, Connection};
 use cloudkestrel::untrusted::Escaped;
 use cloudkestrel::{evaluate as eval, interrupt, snapshot, targets, Exit};
 
-use super::{fail, init_logging, runtime, select, CollectArgs, ReportArgs};
+use super::selection::{discover, narrow};
+use super::{fail, init_logging, runtime, CollectArgs, ReportArgs};
+
+/// Above this many targets a run shows one progress bar for all, and prints a line
+/// per target only for those with something to say.
+pub const MANY: usize = 8;
 
 pub fn run(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
     init_logging(args.quiet, args.verbose);
-    let targets = match targets::load(&args.targets) {
+    let mut targets = match targets::load(&args.targets) {
         Ok(t) => t,
         Err(e) => return fail(Exit::Usage, e),
     };
-    let selected = match select(&targets, &args.only) {
+    let conn = Connection {
+        endpoint_url: args.endpoint_url.clone().filter(|u| !u.is_empty()),
+        regions: args.regions.clone(),
+        max_attempts: args.max_attempts,
+        retry_mode: args.retry_mode.mode(),
+    };
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    // Organization entries: their accounts, before anything is chosen by name or shard.
+    let (mut exit, discoveries) = discover(&mut targets, &args.only, &conn, &runtime, args.quiet);
+    let selected = match narrow(&targets, &args.only, args.shard) {
         Ok(s) => s,
         Err(e) => return fail(Exit::Usage, e),
     };
+    if let Some(s) = args.shard {
+        if !args.quiet {
+            say!(
+                "shard {}/{}: {} of {} target(s)",
+                s.k,
+                s.n,
+                selected.len(),
+                targets.targets.len()
+            );
+        }
+    }
     // audit: the suppressions and baselines are checked before anything is collected.
     let triage = match reports {
         Some(r) => {
@@ -27,42 +57,50 @@ pub fn run(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
         }
         None => None,
     };
-    let conn = Connection {
-        endpoint_url: args.endpoint_url.clone().filter(|u| !u.is_empty()),
-        regions: args.regions.clone(),
-        max_attempts: args.max_attempts,
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
     remove_leftovers(&selected, &args.snapshot_dir, args.quiet);
-    let bars = progress_bars(&selected, args.quiet);
+    let progress_ui = Progress::new(&selected, args.quiet);
     // Ctrl-C or SIGTERM from here on: writes abandoned, exit 130 or 143 (interrupt.rs).
-    let multi = bars.as_ref().map(|(m, _)| m.clone());
+    let multi = progress_ui.multi();
     interrupt::watch(&runtime, move || {
         if let Some(m) = multi {
             let _ = m.clear();
         }
     });
-    let progress = |target: &str, step: &str| match bars.as_ref().and_then(|(_, b)| b.get(target)) {
-        Some(bar) => bar.set_message(step.to_string()),
-        None => tracing::info!("{target}: {step}"),
-    };
+    let step = |target: &str, step: &str| progress_ui.step(target, step);
+    let done = |c: &Collected| progress_ui.done(c);
     let collected = runtime.block_on(collect::collect_all(
         &selected,
         &conn,
         &args.snapshot_dir,
-        args.jobs,
-        &progress,
+        args.jobs as usize,
+        &step,
+        &done,
     ));
-    if let Some((multi, bars)) = bars {
-        bars.values().for_each(|b| b.finish_and_clear());
-        let _ = multi.clear();
-    }
-    let mut exit = Exit::Pass;
+    progress_ui.finish();
+    let many = collected.len() > MANY;
     for c in &collected {
-        exit = exit.worst(print_collected(c, args.quiet));
+        exit = exit.worst(print_collected(c, args.quiet || (many && c.clean())));
+    }
+    if many && !args.quiet {
+        let bad: Vec<&str> = collected
+            .iter()
+            .filter(|c| !c.clean())
+            .map(|c| c.target.as_str())
+            .collect();
+        say!(
+            "{}",
+            Escaped(format_args!(
+                "collected {} target(s), {} request(s); {} not read completely{}",
+                collected.len(),
+                collected.iter().map(|c| c.requests).sum::<u64>(),
+                bad.len(),
+                if bad.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", bad.join(", "))
+                }
+            ))
+        );
     }
     let (Some(reports), Some(triage)) = (reports, triage) else {
         return exit;
@@ -86,6 +124,8 @@ pub fn run(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
             &triage,
         ),
         &triage,
+        &reports.report_dir,
+        &discoveries,
     ))
 }
 
@@ -108,32 +148,101 @@ fn remove_leftovers(targets: &[&targets::Target], dir: &std::path::Path, quiet: 
     }
 }
 
-type Bars = (
-    indicatif::MultiProgress,
-    std::collections::HashMap<String, indicatif::ProgressBar>,
-);
+/// What a terminal shows while collecting: a spinner per target for a few, one bar
+/// (targets done of all, errors so far) for many; nothing off a terminal (plain log
+/// lines instead).
+enum Progress {
+    Quiet,
+    Spinners(
+        indicatif::MultiProgress,
+        std::collections::HashMap<String, indicatif::ProgressBar>,
+    ),
+    One(
+        indicatif::MultiProgress,
+        indicatif::ProgressBar,
+        AtomicUsize,
+    ),
+}
 
-/// A spinner per target on a terminal; `None` (plain log lines) otherwise.
-fn progress_bars(targets: &[&targets::Target], quiet: bool) -> Option<Bars> {
-    use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
+impl Progress {
+    fn new(targets: &[&targets::Target], quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress::Quiet;
+        }
+        let multi = indicatif::MultiProgress::new();
+        if targets.len() > MANY {
+            let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} targets collected, {msg} ({elapsed})",
+            ) else {
+                return Progress::Quiet;
+            };
+            let bar = multi.add(indicatif::ProgressBar::new(targets.len() as u64));
+            bar.set_style(style);
+            bar.set_message("0 with errors");
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            return Progress::One(multi, bar, AtomicUsize::new(0));
+        }
+        let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
+        else {
+            return Progress::Quiet;
+        };
+        let bars = targets
+            .iter()
+            .map(|t| {
+                let bar = multi.add(indicatif::ProgressBar::new_spinner());
+                bar.set_style(style.clone());
+                bar.set_prefix(t.name.clone());
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                (t.name.clone(), bar)
+            })
+            .collect();
+        Progress::Spinners(multi, bars)
     }
-    let multi = indicatif::MultiProgress::new();
-    let style =
-        indicatif::ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})")
-            .ok()?;
-    let bars = targets
-        .iter()
-        .map(|t| {
-            let bar = multi.add(indicatif::ProgressBar::new_spinner());
-            bar.set_style(style.clone());
-            bar.set_prefix(t.name.clone());
-            bar.enable_steady_tick(std::time::Duration::from_millis(120));
-            (t.name.clone(), bar)
-        })
-        .collect();
-    Some((multi, bars))
+
+    fn multi(&self) -> Option<indicatif::MultiProgress> {
+        match self {
+            Progress::Quiet => None,
+            Progress::Spinners(m, _) | Progress::One(m, _, _) => Some(m.clone()),
+        }
+    }
+
+    fn step(&self, target: &str, step: &str) {
+        match self {
+            Progress::Spinners(_, bars) => {
+                if let Some(bar) = bars.get(target) {
+                    bar.set_message(step.to_string());
+                }
+            }
+            Progress::One(..) => {}
+            Progress::Quiet => tracing::info!("{target}: {step}"),
+        }
+    }
+
+    fn done(&self, c: &Collected) {
+        if let Progress::One(_, bar, errors) = self {
+            if !c.clean() {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+            bar.set_message(format!("{} with errors", errors.load(Ordering::Relaxed)));
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        match self {
+            Progress::Spinners(multi, bars) => {
+                bars.values().for_each(|b| b.finish_and_clear());
+                let _ = multi.clear();
+            }
+            Progress::One(multi, bar, _) => {
+                bar.finish_and_clear();
+                let _ = multi.clear();
+            }
+            Progress::Quiet => {}
+        }
+    }
 }
 
 /// One line per target: requests, time, problems (escaped for the terminal: the

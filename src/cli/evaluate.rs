@@ -11,19 +11,33 @@ use cloudkestrel::triage::{FailOn, Triage};
 use cloudkestrel::untrusted::Escaped;
 use cloudkestrel::{evaluate as eval, targets, Exit};
 
+use cloudkestrel::targets::shard::Shard;
+
+use super::selection::{add_snapshot_members, Discovery};
 use super::{fail, FailOnArg, ReportArgs};
 
 pub fn run(
     paths: &[PathBuf],
     targets_file: &Path,
     snapshot_dir: &Path,
+    shard: Option<Shard>,
     reports: &ReportArgs,
 ) -> Exit {
-    let targets = match targets::load(targets_file) {
+    let mut targets = match targets::load(targets_file) {
         Ok(t) => t,
         Err(e) => return fail(Exit::Usage, e),
     };
-    let (jobs, unreadable) = if paths.is_empty() {
+    // Organization entries, offline: the accounts they have snapshots of.
+    if paths.is_empty() {
+        add_snapshot_members(&mut targets, snapshot_dir);
+    } else {
+        let names: Vec<String> = paths
+            .iter()
+            .filter_map(|p| cloudkestrel::snapshot::peek_target(p).ok())
+            .collect();
+        targets.add_members(names.iter().map(String::as_str));
+    }
+    let (mut jobs, unreadable) = if paths.is_empty() {
         (eval::jobs_from_dir(&targets, snapshot_dir), Vec::new())
     } else {
         match eval::jobs_from_paths(&targets, paths) {
@@ -31,6 +45,9 @@ pub fn run(
             Err(e) => return fail(Exit::Usage, e),
         }
     };
+    if let Some(s) = shard {
+        jobs.retain(|j| targets.get(&j.target).is_some_and(|t| s.keeps(t)));
+    }
     let names: Vec<&str> = jobs.iter().map(|j| j.target.as_str()).collect();
     let triage = match load_triage(&targets, reports, &names) {
         Ok(t) => t,
@@ -45,6 +62,8 @@ pub fn run(
             &triage,
         ),
         &triage,
+        &reports.report_dir,
+        &[],
     );
     for u in &unreadable {
         exit = exit.worst(Exit::Incomplete);
@@ -113,9 +132,23 @@ pub fn load_triage(
 }
 
 /// Prints the terminal summary of an evaluation, then what triage has to say across
-/// targets (expired and unused suppressions); returns the combined exit code.
-pub fn report_outcomes(outcomes: &[eval::Outcome], triage: &Triage) -> Exit {
-    let exit = print_outcomes(outcomes);
+/// targets (expired and unused suppressions), and for more than one target writes the
+/// summary files (`index.html`, `summary.json`) and, for many, the table of the worst;
+/// returns the combined exit code.
+pub fn report_outcomes(
+    outcomes: &[eval::Outcome],
+    triage: &Triage,
+    report_dir: &Path,
+    discoveries: &[Discovery],
+) -> Exit {
+    let mut exit = if outcomes.len() > super::collect::MANY {
+        print_compact(outcomes)
+    } else {
+        print_outcomes(outcomes)
+    };
+    if outcomes.len() > 1 || !discoveries.is_empty() {
+        exit = exit.worst(write_summary(outcomes, report_dir, discoveries));
+    }
     let Some(s) = &triage.suppressions else {
         return exit;
     };
@@ -254,4 +287,129 @@ pub fn print_outcomes(outcomes: &[eval::Outcome]) -> Exit {
         }
     }
     exit
+}
+
+/// Many targets: one line per target that failed or is in error, then the ten with the
+/// most failures no suppression accepts, and every target in error.
+fn print_compact(outcomes: &[eval::Outcome]) -> Exit {
+    let mut exit = Exit::Pass;
+    let (mut pass, mut fail, mut error) = (0, 0, 0);
+    for o in outcomes {
+        exit = exit.worst(o.exit);
+        match o.exit {
+            Exit::Pass => pass += 1,
+            Exit::Fail => fail += 1,
+            _ => error += 1,
+        }
+        if let Some(p) = &o.problem {
+            tell!("error: {}: {}", Escaped(&o.target), Escaped(p));
+        }
+    }
+    say!(
+        "{} targets: {pass} passed, {fail} with findings, {error} not fully audited",
+        outcomes.len()
+    );
+    let mut worst: Vec<&eval::Outcome> = outcomes
+        .iter()
+        .filter(|o| o.summary.fail > o.summary.suppressed)
+        .collect();
+    worst.sort_by_key(|o| std::cmp::Reverse(o.summary.fail - o.summary.suppressed));
+    if !worst.is_empty() {
+        say!("most failures:");
+        for o in worst.iter().take(10) {
+            say!(
+                "  {:<40} {:>5} fail{}  {}",
+                Escaped(&o.target).to_string(),
+                o.summary.fail - o.summary.suppressed,
+                o.summary
+                    .new
+                    .map(|n| format!(" ({n} new)"))
+                    .unwrap_or_default(),
+                Escaped(o.account_name.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    let in_error: Vec<&eval::Outcome> = outcomes
+        .iter()
+        .filter(|o| !matches!(o.exit, Exit::Pass | Exit::Fail))
+        .collect();
+    if !in_error.is_empty() {
+        say!("not fully audited (see each report):");
+        for o in in_error {
+            let why = o
+                .problems
+                .first()
+                .map(|p| p.to_string())
+                .or_else(|| o.problem.clone())
+                .unwrap_or_else(|| format!("{} error result(s)", o.summary.error));
+            say!("  {:<40} {}", Escaped(&o.target).to_string(), Escaped(why));
+        }
+    }
+    exit
+}
+
+/// Writes `index.html` and `summary.json` for the run; a write error is exit 3.
+fn write_summary(outcomes: &[eval::Outcome], dir: &Path, discoveries: &[Discovery]) -> Exit {
+    match cloudkestrel::report::index::write(dir, &summary_rows(outcomes), &entries(discoveries)) {
+        Ok(_) => Exit::Pass,
+        Err(e) => {
+            tell!(
+                "error: {}",
+                Escaped(format_args!("cannot write the summary: {e}"))
+            );
+            Exit::Incomplete
+        }
+    }
+}
+
+fn summary_rows(outcomes: &[eval::Outcome]) -> Vec<cloudkestrel::report::index::Row> {
+    outcomes
+        .iter()
+        .map(|o| cloudkestrel::report::index::Row {
+            target: o.target.clone(),
+            account_id: o.account_id.clone(),
+            account_name: o.account_name.clone(),
+            status: match o.exit {
+                Exit::Pass => "pass",
+                Exit::Fail => "fail",
+                _ => "error",
+            },
+            summary: o.summary,
+            problems: o.problems.len() + usize::from(o.problem.is_some()),
+            reports: o
+                .written
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect(),
+        })
+        .collect()
+}
+
+fn entries(discoveries: &[Discovery]) -> Vec<cloudkestrel::report::index::Entry> {
+    discoveries
+        .iter()
+        .map(|d| cloudkestrel::report::index::Entry {
+            entry: d.entry.clone(),
+            error: d.result.as_ref().err().map(|p| p.to_string()),
+            skipped: d
+                .result
+                .as_ref()
+                .map(|r| {
+                    r.skipped
+                        .iter()
+                        .map(|a| cloudkestrel::report::index::Skipped {
+                            account_id: a.id.clone(),
+                            account_name: a.name.clone(),
+                            state: a.state.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            missing: d
+                .result
+                .as_ref()
+                .map(|r| r.missing.clone())
+                .unwrap_or_default(),
+        })
+        .collect()
 }

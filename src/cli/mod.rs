@@ -33,6 +33,7 @@ mod collect;
 mod diff;
 mod evaluate;
 mod rules;
+mod selection;
 mod snapshot;
 
 use std::path::PathBuf;
@@ -40,9 +41,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use cloudkestrel::collect::aws::RetryMode;
 use cloudkestrel::collect::Connection;
+use cloudkestrel::targets::shard::Shard;
 use cloudkestrel::untrusted::{self, Escaped};
-use cloudkestrel::{evaluate as eval, targets, Exit, EXIT_CODES};
+use cloudkestrel::{evaluate as eval, Exit, EXIT_CODES};
 
 #[derive(Parser)]
 #[command(
@@ -62,9 +65,15 @@ struct CollectArgs {
     /// The targets file
     #[arg(long, default_value = "targets.json")]
     targets: PathBuf,
-    /// Collect only this target (repeatable; default: every target)
+    /// Collect only this target (repeatable; default: every target): a target, an
+    /// account of an organization entry (<entry>-<account id>), or an entry (all its
+    /// accounts)
     #[arg(long = "target", value_name = "NAME")]
     only: Vec<String>,
+    /// Take only this slice of the targets: shard K of N (1-based), or N alone with K
+    /// from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX (0-based) plus one
+    #[arg(long, value_name = "K/N", value_parser = selection::parse_shard)]
+    shard: Option<Shard>,
     /// Where snapshots are written: <DIR>/<target>/<UTC timestamp>.sqlite
     #[arg(long, default_value = "snapshots")]
     snapshot_dir: PathBuf,
@@ -74,12 +83,15 @@ struct CollectArgs {
     /// Regions to read AWS Config from (repeatable); a target's "Regions" win
     #[arg(long = "region", value_name = "REGION")]
     regions: Vec<String>,
-    /// How many targets are collected at once
-    #[arg(long, default_value_t = 4)]
-    jobs: usize,
-    /// Attempts per request, retries included (the SDK's standard retry strategy)
+    /// How many targets are collected at once (each with its own bounded requests)
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: u64,
+    /// Attempts per request, retries included
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
     max_attempts: u32,
+    /// The SDK's retry mode: adaptive also slows a client down after throttling
+    #[arg(long, value_enum, default_value = "adaptive")]
+    retry_mode: RetryModeArg,
     /// Print only errors
     #[arg(short, long, conflicts_with = "verbose")]
     quiet: bool,
@@ -131,6 +143,23 @@ enum ReportFormat {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RetryModeArg {
+    /// Retries with exponential backoff and jitter
+    Standard,
+    /// Standard, plus client-side rate limiting after throttling
+    Adaptive,
+}
+
+impl RetryModeArg {
+    fn mode(self) -> RetryMode {
+        match self {
+            RetryModeArg::Standard => RetryMode::Standard,
+            RetryModeArg::Adaptive => RetryMode::Adaptive,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FailOnArg {
     /// Any failure no suppression accepts
     Any,
@@ -174,8 +203,34 @@ enum Command {
         /// Where snapshots are looked up: <DIR>/<target>/<timestamp>.sqlite
         #[arg(long, default_value = "snapshots")]
         snapshot_dir: PathBuf,
+        /// Evaluate only this slice of the targets (as for collect)
+        #[arg(long, value_name = "K/N", value_parser = selection::parse_shard)]
+        shard: Option<Shard>,
         #[command(flatten)]
         reports: ReportArgs,
+    },
+    /// Print the targets a run would take: targets.json's, and the accounts of its
+    /// organization entries (discovered, unless --offline)
+    #[command(
+        after_help = "Exit codes:\n  0  listed\n  2  invalid input or usage\n  3  an organization could not be discovered, or names an account it does not hold"
+    )]
+    Targets {
+        /// The targets file
+        #[arg(long, default_value = "targets.json")]
+        targets: PathBuf,
+        /// List only what needs no AWS call (organization entries are not discovered)
+        #[arg(long)]
+        offline: bool,
+        /// Only this slice of the targets (as for collect)
+        #[arg(long, value_name = "K/N", value_parser = selection::parse_shard)]
+        shard: Option<Shard>,
+        /// Send every request to this endpoint (moto, LocalStack)
+        #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+        endpoint_url: Option<String>,
+        /// Regions (the first is where STS and Organizations are called); a target's
+        /// "Regions" win
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
     },
     /// Add the AWS Config managed rules marked AddIfMissing that a target lacks
     #[command(
@@ -267,8 +322,26 @@ pub fn run() -> ExitCode {
             snapshots,
             targets,
             snapshot_dir,
+            shard,
             reports,
-        } => evaluate::run(&snapshots, &targets, &snapshot_dir, &reports),
+        } => evaluate::run(&snapshots, &targets, &snapshot_dir, shard, &reports),
+        Command::Targets {
+            targets: file,
+            offline,
+            shard,
+            endpoint_url,
+            regions,
+        } => selection::run(
+            &file,
+            offline,
+            shard,
+            &Connection {
+                endpoint_url: endpoint_url.filter(|u| !u.is_empty()),
+                regions,
+                max_attempts: 3,
+                retry_mode: RetryMode::Adaptive,
+            },
+        ),
         Command::Rules { explain } => rules::run(explain.as_deref()),
         Command::Diff {
             old,
@@ -292,6 +365,7 @@ pub fn run() -> ExitCode {
                 endpoint_url: endpoint_url.filter(|u| !u.is_empty()),
                 regions,
                 max_attempts,
+                retry_mode: RetryMode::Adaptive,
             },
             dry_run,
             yes,
@@ -354,34 +428,4 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
                 format!("cannot start the async runtime: {e}"),
             )
         })
-}
-
-/// The targets named by `--target` (all when none), or why a name is wrong.
-pub fn select<'a>(
-    targets: &'a targets::Targets,
-    only: &[String],
-) -> Result<Vec<&'a targets::Target>, String> {
-    let names: Vec<&str> = targets.targets.iter().map(|t| t.name.as_str()).collect();
-    for name in only {
-        if targets.get(name).is_none() {
-            let hint = names
-                .iter()
-                .max_by(|a, b| {
-                    strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b))
-                })
-                .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
-                .map(|n| format!(" Did you mean {n}?"))
-                .unwrap_or_default();
-            return Err(format!(
-                "--target {name}: {} defines no such target.{hint} Targets: {}",
-                targets.file.display(),
-                names.join(", ")
-            ));
-        }
-    }
-    Ok(targets
-        .targets
-        .iter()
-        .filter(|t| only.is_empty() || only.contains(&t.name))
-        .collect())
 }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+pub use aws_config::retry::RetryMode;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -28,14 +29,16 @@ use crate::model::{Problem, Section};
 use crate::targets::Target;
 
 /// How collection reaches AWS, from the command line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Connection {
     /// One endpoint for every service (moto, LocalStack); S3 then uses path-style URLs.
     pub endpoint_url: Option<String>,
     /// Regions from `--region`; a target's own `Regions` win.
     pub regions: Vec<String>,
-    /// Attempts per request, retries included (the SDK's standard retry strategy).
+    /// Attempts per request, retries included.
     pub max_attempts: u32,
+    /// The SDK's retry mode: `Adaptive` also rate-limits a client after throttling.
+    pub retry_mode: RetryMode,
 }
 
 /// Counts every HTTP request the SDK sends (retries included), by `service:Operation`.
@@ -110,7 +113,13 @@ pub async fn sdk_config(
 ) -> Result<SdkConfig, Problem> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .retry_config(RetryConfig::standard().with_max_attempts(conn.max_attempts.max(1)))
+        .retry_config(
+            match conn.retry_mode {
+                RetryMode::Adaptive => RetryConfig::adaptive(),
+                _ => RetryConfig::standard(),
+            }
+            .with_max_attempts(conn.max_attempts.max(1)),
+        )
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(10))
@@ -140,22 +149,26 @@ pub async fn sdk_config(
         loader =
             loader.credentials_provider(Credentials::new(key, secret, None, None, "targets.json"));
     }
-    let base = loader.load().await;
-    let Some(role_arn) = &target.role_arn else {
-        return Ok(base);
-    };
-    let role = AssumedRole {
-        sts: sts_client(&base, counter),
-        role_arn: role_arn.clone(),
-        external_id: target.external_id.clone(),
-        primed: Mutex::new(None),
-    };
-    let first = role.assume().await?;
-    *role.primed.lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
-    Ok(base
-        .into_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(role))
-        .build())
+    let mut config = loader.load().await;
+    // Each role from the credentials the one before it gave (an organization member's
+    // role after the entry's own RoleArn).
+    for step in &target.roles {
+        let role = AssumedRole {
+            sts: sts_client(&config, counter),
+            role_arn: step.arn.clone(),
+            external_id: step.external_id.clone(),
+            primed: Mutex::new(None),
+        };
+        let first = role.assume().await?;
+        *role.primed.lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
+        config = config
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(role),
+            )
+            .build();
+    }
+    Ok(config)
 }
 
 /// Credentials of a role, from `sts:AssumeRole` with a counted and checked client.
@@ -405,6 +418,16 @@ impl Clients {
             iam,
             s3control,
         }
+    }
+
+    /// The Organizations client (a global service: the home region's endpoint).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&self.sdk)
+                .interceptor(self.counter.for_service("organizations"))
+                .interceptor(AnswerCheck::new(Protocol::Json))
+                .build(),
+        )
     }
 
     pub fn config(&self, region: &str) -> aws_sdk_config::Client {

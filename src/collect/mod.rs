@@ -38,6 +38,13 @@ pub struct Collected {
     pub write_error: Option<String>,
 }
 
+impl Collected {
+    /// Whether the target was read completely and its snapshot written.
+    pub fn clean(&self) -> bool {
+        self.problems.is_empty() && self.write_error.is_none()
+    }
+}
+
 /// The regions to read AWS Config from: the target's `Regions`, else `--region`, else
 /// the SDK's default region (environment, profile), else us-east-1.
 pub async fn regions_for(target: &Target, conn: &Connection) -> Vec<String> {
@@ -82,6 +89,7 @@ pub async fn connect(target: &Target, conn: &Connection) -> (Account, Option<Cli
             caller_arn: String::new(),
             collected_at: Utc::now(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
+            account_name: target.member.as_ref().and_then(|m| m.account_name.clone()),
             regions,
         },
         iam: Iam::default(),
@@ -101,6 +109,25 @@ pub async fn connect(target: &Target, conn: &Connection) -> (Account, Option<Cli
     };
     let clients = Clients::new(sdk, conn.endpoint_url.clone(), counter);
     match iam::collect_identity(&clients.sts).await {
+        // Credentials that reach another account than the target's (a member role that
+        // lands elsewhere, a RoleArn of another account): nothing read there is this
+        // target's.
+        Ok((id, _)) if target.expected_account().is_some_and(|want| want != id) => {
+            account.problems.push(Problem {
+                section: Section::Identity,
+                operation: "sts:GetCallerIdentity".into(),
+                error_code: "WrongAccount".into(),
+                message: format!(
+                    "the credentials of target {} reach account {id}, not account {}",
+                    target.name,
+                    target.expected_account().unwrap_or_default()
+                ),
+                region: None,
+                resource: None,
+            });
+            account.api_calls = clients.counter.snapshot();
+            (account, None)
+        }
         Ok((id, arn)) => {
             account.metadata.account_id = id;
             account.metadata.caller_arn = arn;
@@ -294,18 +321,23 @@ pub async fn collect_target(
     }
 }
 
-/// Collects several targets, at most `jobs` at a time. Results are in target order.
+/// Collects several targets, at most `jobs` at a time, each account's snapshot written
+/// and its model dropped as soon as it is read (memory does not grow with the number of
+/// targets); `done` hears of each as it completes. Results are in target order.
 pub async fn collect_all<'a>(
     targets: &[&'a Target],
     conn: &Connection,
     dir: &Path,
     jobs: usize,
     progress: &(dyn Fn(&str, &str) + Sync),
+    done: &(dyn Fn(&Collected) + Sync),
 ) -> Vec<Collected> {
     let mut out: Vec<Collected> = stream::iter(targets.iter().copied())
         .map(|t| async move {
             let p = |step: &str| progress(&t.name, step);
-            collect_target(t, conn, dir, &p).await
+            let c = collect_target(t, conn, dir, &p).await;
+            done(&c);
+            c
         })
         .buffer_unordered(jobs.max(1))
         .collect()

@@ -1,6 +1,7 @@
 //! Reports: the JSON contract (`schema_version` 1) and the self-contained HTML page.
 
 pub mod html;
+pub mod index;
 pub mod junit;
 pub mod sarif;
 
@@ -59,6 +60,9 @@ pub struct TargetReport {
     pub target: String,
     /// `null` when the snapshot could not be read.
     pub account_id: Option<String>,
+    /// The account's name in its organization (members of an Organization entry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
     #[serde(serialize_with = "rfc3339")]
     pub collected_at: Option<DateTime<Utc>>,
     /// The snapshot file evaluated, as given or found.
@@ -106,6 +110,7 @@ impl TargetReport {
             schema_version: SCHEMA_VERSION,
             target,
             account_id,
+            account_name: None,
             collected_at,
             snapshot,
             summary: Summary::of(&results),
@@ -145,6 +150,10 @@ impl TargetReport {
         json_str(w, &self.target)?;
         w.write_all(b",\n  \"account_id\": ")?;
         json_opt_str(w, self.account_id.as_deref())?;
+        if let Some(name) = &self.account_name {
+            w.write_all(b",\n  \"account_name\": ")?;
+            json_str(w, name)?;
+        }
         w.write_all(b",\n  \"collected_at\": ")?;
         let collected = self
             .collected_at

@@ -74,7 +74,7 @@ fn to_snapshot_error(path: &Path, e: rusqlite::Error) -> SnapshotError {
 fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
     let metadata = INFO.one(INFO.rows(
         conn,
-        "SELECT target, account_id, caller_arn, collected_at, tool_version FROM snapshot_info",
+        "SELECT target, account_id, caller_arn, collected_at, tool_version, account_name FROM snapshot_info",
         |r| {
             Ok(Metadata {
                 target: r.get(0)?,
@@ -82,6 +82,7 @@ fn load_account(conn: &Connection) -> rusqlite::Result<Account> {
                 caller_arn: r.get(2)?,
                 collected_at: INFO.time(r, 3)?,
                 tool_version: r.get(4)?,
+                account_name: r.get(5)?,
                 regions: Vec::new(),
             })
         },

@@ -121,8 +121,10 @@ ALTER TABLE iam_policies ADD COLUMN policy_id TEXT;
 SELECT 1;
 "#,
     // 5: what a configuration recorder records (its recording group's strategy and
-    // type lists): a change-triggered rule is evaluated only for recorded types.
+    // type lists): a change-triggered rule is evaluated only for recorded types. And
+    // the account's name in its organization, for the members of an Organization entry.
     r#"
+ALTER TABLE snapshot_info ADD COLUMN account_name TEXT;
 ALTER TABLE config_recorders ADD COLUMN recording_strategy TEXT;
 CREATE TABLE config_recorder_types (
     region TEXT NOT NULL, recorder TEXT NOT NULL, listed_as TEXT NOT NULL,

@@ -114,13 +114,14 @@ fn append_seal(path: &Path) -> std::io::Result<()> {
 fn insert_account(tx: &rusqlite::Transaction<'_>, a: &Account) -> rusqlite::Result<()> {
     let m = &a.metadata;
     tx.execute(
-        "INSERT INTO snapshot_info VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO snapshot_info VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             m.target,
             m.account_id,
             m.caller_arn,
             ts(&m.collected_at),
-            m.tool_version
+            m.tool_version,
+            m.account_name
         ],
     )?;
     for r in &m.regions {

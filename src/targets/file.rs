@@ -37,6 +37,82 @@ struct RawTarget {
     regions: Vec<String>,
     #[serde(rename = "Rules")]
     rules: Vec<RuleSpec>,
+    #[serde(rename = "Organization")]
+    organization: Option<RawOrganization>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrganization {
+    #[serde(rename = "RoleName")]
+    role_name: String,
+    #[serde(rename = "ExternalId")]
+    external_id: Option<String>,
+    #[serde(rename = "OrganizationalUnits", default)]
+    units: Vec<String>,
+    #[serde(rename = "Accounts", default)]
+    accounts: Vec<String>,
+    #[serde(rename = "ExcludeAccounts", default)]
+    exclude: Vec<String>,
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path/>name`: what STS can assume.
+fn check_role_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, role]
+            if !partition.is_empty()
+                && is_account_id(account)
+                && role.strip_prefix("role/").is_some_and(|n| !n.is_empty()) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "{} is not a role ARN (arn:aws:iam::111122223333:role/NAME)",
+            quoted(arn)
+        )),
+    }
+}
+
+/// An IAM role name (with an optional path), as the member role is named in every
+/// account: IAM's characters, 1 to 64 for the name.
+fn check_role_name(name: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c);
+    let last = name.rsplit('/').next().unwrap_or_default();
+    if !name.starts_with('/') && name.chars().all(ok) && (1..=64).contains(&last.len()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not an IAM role name (1 to 64 of letters, digits and +=,.@_-, after an optional path/)",
+            quoted(name)
+        ))
+    }
+}
+
+/// An organizational unit (`ou-…`) or a root (`r-…`) id.
+fn check_unit(id: &str) -> Result<(), String> {
+    let lower = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let ok = match id.split('-').collect::<Vec<_>>().as_slice() {
+        ["ou", a, b] => lower(a) && lower(b),
+        ["r", a] => lower(a),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not an organizational unit (ou-ab12-cd34ef56) or root (r-ab12) id",
+            quoted(id)
+        ))
+    }
 }
 
 /// Checks that a Credentials value is the name of an environment variable. The value
@@ -72,6 +148,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
     }
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
+    let mut organizations = Vec::new();
     for (i, group) in raw.targets.into_iter().enumerate() {
         for (name, t) in group {
             let target = [Step::Key("Targets"), Step::Index(i), Step::Key(&name)];
@@ -132,19 +209,108 @@ pub fn parse(file: &Path, text: &str) -> Result<Targets, TargetsError> {
                     &crate::rules::setup::account_setup::AccountSetup,
                 ));
             }
-            targets.push(Target {
-                name,
+            if let Some(arn) = &t.role_arn {
+                check_role_arn(arn).map_err(|why| semantic(&at(&[Step::Key("RoleArn")]), why))?;
+            } else if t.external_id.is_some() {
+                return Err(semantic(
+                    &at(&[Step::Key("ExternalId")]),
+                    "an ExternalId goes with a RoleArn (or, for the member roles, inside Organization)".into(),
+                ));
+            }
+            let target = Target {
+                name: name.clone(),
                 credentials: t.credentials,
                 profile: t.profile,
-                role_arn: t.role_arn,
-                external_id: t.external_id,
+                roles: t
+                    .role_arn
+                    .map(|arn| super::AssumeRole {
+                        arn,
+                        external_id: t.external_id,
+                    })
+                    .into_iter()
+                    .collect(),
                 regions: t.regions,
                 rules,
+                member: None,
+            };
+            let Some(o) = t.organization else {
+                targets.push(target);
+                continue;
+            };
+            let org_at = |key: &'static str, i: Option<usize>| {
+                let mut p = at(&[Step::Key("Organization"), Step::Key(key)]);
+                p.extend(i.map(Step::Index));
+                p
+            };
+            check_role_name(&o.role_name)
+                .map_err(|why| semantic(&org_at("RoleName", None), why))?;
+            if let Some(e) = &o.external_id {
+                let ok = (2..=1224).contains(&e.len())
+                    && e.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+                if !ok {
+                    return Err(semantic(
+                        &org_at("ExternalId", None),
+                        "an ExternalId is 2 to 1224 of letters, digits and +=,.@:/-_".into(),
+                    ));
+                }
+            }
+            for (k, u) in o.units.iter().enumerate() {
+                check_unit(u)
+                    .map_err(|why| semantic(&org_at("OrganizationalUnits", Some(k)), why))?;
+            }
+            for (key, list) in [("Accounts", &o.accounts), ("ExcludeAccounts", &o.exclude)] {
+                let mut seen = HashSet::new();
+                for (k, a) in list.iter().enumerate() {
+                    if !is_account_id(a) || !seen.insert(a.as_str()) {
+                        return Err(semantic(
+                            &org_at(key, Some(k)),
+                            format!(
+                                "{} is not a 12-digit account id, or is listed twice",
+                                quoted(a)
+                            ),
+                        ));
+                    }
+                }
+            }
+            if let Some(a) = o.accounts.iter().find(|a| o.exclude.contains(a)) {
+                return Err(semantic(
+                    &org_at("ExcludeAccounts", None),
+                    format!("account {a} is both in Accounts and in ExcludeAccounts"),
+                ));
+            }
+            organizations.push(super::Organization {
+                name,
+                access: target,
+                role_name: o.role_name,
+                external_id: o.external_id,
+                units: o.units,
+                accounts: o.accounts,
+                exclude: o.exclude,
             });
+        }
+    }
+    // A target named like an entry's account would be audited twice, or stand for it.
+    for t in &targets {
+        if let Some((entry, id)) = t.name.rsplit_once('-') {
+            if is_account_id(id)
+                && organizations
+                    .iter()
+                    .any(|o: &super::Organization| o.name == entry)
+            {
+                return Err(semantic(
+                    &[Step::Key("Targets")],
+                    format!(
+                        "target {} has the name of account {id} of the organization entry {entry}",
+                        quoted(&t.name)
+                    ),
+                ));
+            }
         }
     }
     Ok(Targets {
         file: file.to_path_buf(),
+        organizations,
         targets,
     })
 }

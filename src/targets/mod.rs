@@ -11,7 +11,9 @@
 //! located afterwards by their JSON path ([`json_input::located`]).
 
 mod file;
+pub mod organization;
 mod rule_specs;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +26,7 @@ use crate::json_input::{self, InputError};
 use crate::rules::{self, Rule, Setting, Severity, ValueType};
 
 pub use file::{parse, TARGET_NAME_MAX};
+pub use organization::Organization;
 
 /// Where the Policy rule template expects the target's source IPs.
 pub const SOURCE_IP_PARAM: &str = "PARAM_1_SOURCE_IP";
@@ -31,7 +34,11 @@ pub const SOURCE_IP_PARAM: &str = "PARAM_1_SOURCE_IP";
 #[derive(Debug)]
 pub struct Targets {
     pub file: PathBuf,
+    /// The targets to audit: those targets.json names, and the accounts of its
+    /// organization entries once resolved ([`Targets::add_members`]).
     pub targets: Vec<Target>,
+    /// The `Organization` entries, each of which stands for its member accounts.
+    pub organizations: Vec<Organization>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,10 +46,45 @@ pub struct Target {
     pub name: String,
     pub credentials: Option<Credentials>,
     pub profile: Option<String>,
-    pub role_arn: Option<String>,
-    pub external_id: Option<String>,
+    /// Roles assumed in turn from the credentials above: targets.json's `RoleArn`, then,
+    /// for a member of an organization entry, its role in that account.
+    pub roles: Vec<AssumeRole>,
     pub regions: Vec<String>,
     pub rules: Vec<RuleSpec>,
+    /// For an account of an organization entry: which, and the account.
+    pub member: Option<Member>,
+}
+
+/// A role to assume (`RoleArn` and `ExternalId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub arn: String,
+    pub external_id: Option<String>,
+}
+
+/// What makes a target an account of an organization entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The entry's name; the target is `<entry>-<account id>`.
+    pub entry: String,
+    pub account_id: String,
+    /// The account's name in the organization, when discovered.
+    pub account_name: Option<String>,
+}
+
+impl Target {
+    /// The account this target must reach, when known before collecting (an
+    /// organization member's id, or the account of its last role's ARN): collect
+    /// refuses credentials that reach another. Also the key that shards targets.
+    pub fn expected_account(&self) -> Option<&str> {
+        if let Some(m) = &self.member {
+            return Some(&m.account_id);
+        }
+        self.roles
+            .last()
+            .and_then(|r| r.arn.split(':').nth(4))
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    }
 }
 
 /// Names of the environment variables holding the target's keys (never the keys).
@@ -222,9 +264,36 @@ impl Targets {
         self.targets.iter().find(|t| t.name == name)
     }
 
-    /// Whether `name` is, or can be, a target of this file (what a suppression's
-    /// `Targets` may name).
+    /// The organization entry a member's target name (`<entry>-<12 digits>`) belongs
+    /// to, and the account id.
+    pub fn entry_of<'a>(&self, name: &'a str) -> Option<(&Organization, &'a str)> {
+        let (entry, id) = name.rsplit_once('-')?;
+        let org = self.organizations.iter().find(|o| o.name == entry)?;
+        (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some((org, id))
+    }
+
+    /// Whether `name` is, or can be, a target of this file: a target, or an account of
+    /// an organization entry (what a suppression's `Targets` may name).
     pub fn may_name(&self, name: &str) -> bool {
-        self.get(name).is_some()
+        self.get(name).is_some() || self.entry_of(name).is_some()
+    }
+
+    /// Adds the targets of organization members by name (`<entry>-<account id>`), for
+    /// what needs no AWS call: evaluating their snapshots. Names that are already
+    /// targets, or that no entry explains, are left alone; returns how many were added.
+    pub fn add_members<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> usize {
+        let mut added = Vec::new();
+        for name in names {
+            if self.get(name).is_some() || added.iter().any(|t: &Target| t.name == name) {
+                continue;
+            }
+            if let Some((org, id)) = self.entry_of(name) {
+                added.push(org.member(id, None, None, "aws"));
+            }
+        }
+        let n = added.len();
+        self.targets.extend(added);
+        self.targets.sort_by(|a, b| a.name.cmp(&b.name));
+        n
     }
 }

@@ -67,6 +67,7 @@ pub fn as_schema_3(content: &[u8], scratch: &Path) -> Vec<u8> {
     conn.execute_batch(
         "DROP TABLE config_recorder_types;
          ALTER TABLE config_recorders DROP COLUMN recording_strategy;
+         ALTER TABLE snapshot_info DROP COLUMN account_name;
          PRAGMA user_version = 3;
          VACUUM;",
     )
