@@ -35,6 +35,16 @@ struct Scenario {
     rules: Vec<String>,
 }
 
+impl Scenario {
+    /// Each target's report of one kind (`sarif`, `junit.xml`), in [`TARGETS`] order.
+    fn reports(&self, ext: &str) -> Vec<PathBuf> {
+        TARGETS
+            .iter()
+            .map(|t| self.dir.join(format!("reports/{t}.{ext}")))
+            .collect()
+    }
+}
+
 fn scenario() -> &'static Scenario {
     static SCENARIO: OnceLock<Scenario> = OnceLock::new();
     SCENARIO.get_or_init(evaluate_scenario)
@@ -99,21 +109,10 @@ fn evaluate_scenario() -> Scenario {
         }
     }
     // The baseline: the earlier reports of both targets.
-    let (earlier_demo, earlier_staging) = (
-        format!("earlier/demo/{SNAPSHOT}"),
-        format!("earlier/staging/{SNAPSHOT}"),
-    );
-    let o = ck(
+    let o = evaluate_both(
         &dir,
-        &[
-            "evaluate",
-            &earlier_demo,
-            &earlier_staging,
-            "--report-dir",
-            "baseline",
-            "--format",
-            "json",
-        ],
+        "earlier",
+        &["--report-dir", "baseline", "--format", "json"],
     );
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     // The public website is accepted, in demo only.
@@ -126,16 +125,10 @@ fn evaluate_scenario() -> Scenario {
         }]})
         .to_string(),
     );
-    let (now_demo, now_staging) = (
-        format!("snapshots/demo/{SNAPSHOT}"),
-        format!("snapshots/staging/{SNAPSHOT}"),
-    );
-    let o = ck(
+    let o = evaluate_both(
         &dir,
+        "snapshots",
         &[
-            "evaluate",
-            &now_demo,
-            &now_staging,
             "--format",
             "sarif,junit,json",
             "--suppressions",
@@ -156,6 +149,18 @@ fn evaluate_scenario() -> Scenario {
         json,
         rules,
     }
+}
+
+/// `evaluate` of both targets' snapshots under `snapshots`, with `args`.
+fn evaluate_both(dir: &Path, snapshots: &str, args: &[&str]) -> std::process::Output {
+    let paths: Vec<String> = TARGETS
+        .iter()
+        .map(|t| format!("{snapshots}/{t}/{SNAPSHOT}"))
+        .collect();
+    let mut all = vec!["evaluate"];
+    all.extend(paths.iter().map(String::as_str));
+    all.extend(args);
+    ck(dir, &all)
 }
 
 fn results<'a>(report: &'a Value, status: &str) -> Vec<&'a Value> {
@@ -249,10 +254,7 @@ fn the_scenario_has_every_kind_of_result() {
 #[test]
 fn sarif_is_valid_against_the_official_schema() {
     let s = scenario();
-    let files: Vec<PathBuf> = TARGETS
-        .iter()
-        .map(|t| s.dir.join(format!("reports/{t}.sarif")))
-        .collect();
+    let files = s.reports("sarif");
     let o = check_jsonschema(&files);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     // The validator really checks: formats (URIs) and enums. Without rfc3986-validator
@@ -413,10 +415,7 @@ fn sarif_has_what_github_code_scanning_needs() {
 #[test]
 fn junit_reads_back_with_junitparser_as_the_json_report_counts() {
     let s = scenario();
-    let files: Vec<PathBuf> = TARGETS
-        .iter()
-        .map(|t| s.dir.join(format!("reports/{t}.junit.xml")))
-        .collect();
+    let files = s.reports("junit.xml");
     let read = python("junit_summary.py", &files);
     for (t, file) in TARGETS.iter().zip(&files) {
         let x = &read[file.to_str().unwrap()];

@@ -407,22 +407,57 @@ mod tests {
         }
     }
 
-    /// Each check has a line of its own, so that two checks of one resource never
-    /// share a place.
+    /// Two checks of one resource, or two aspects of one check, are at two places:
+    /// GitHub's dismiss-alerts action tells results apart by URI and line.
     #[test]
-    fn every_check_has_its_own_line() {
-        let checks = [
-            Check::PolicyDocument,
-            Check::Attached,
-            Check::Deployed,
-            Check::AwsConfig,
-            Check::Local,
-            Check::Setup,
-        ];
-        let lines: std::collections::BTreeSet<i64> =
-            checks.iter().map(|c| check_line(*c)).collect();
-        assert_eq!(lines.len(), checks.len());
-        assert!(lines.iter().all(|l| *l >= 1));
+    fn results_of_one_resource_have_places_of_their_own() {
+        let finding = |check, arn: &str, aspect| {
+            let mut f = Finding::new(
+                "R",
+                check,
+                arn.to_string(),
+                "x",
+                Status::Fail,
+                Severity::High,
+                "m".to_string(),
+            );
+            f.aspect = aspect;
+            f
+        };
+        let (bucket, root, group) = (
+            "arn:aws:s3:::b",
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:iam::123456789012:group/DevOps",
+        );
+        let place = |f: &Finding| {
+            let p = location(f, "123456789012").physical_location.unwrap();
+            let uri = p.artifact_location.unwrap().uri.unwrap();
+            (uri, p.region.unwrap().start_line.unwrap())
+        };
+        let places: Vec<(String, i64)> = [
+            finding(Check::Local, bucket, None),
+            finding(Check::AwsConfig, bucket, None),
+            finding(Check::Deployed, root, None),
+            finding(Check::Local, root, None),
+            finding(Check::Setup, group, Some("Force_MFA")),
+            finding(Check::Setup, group, Some("User_Source_IP_Restrictions")),
+        ]
+        .iter()
+        .map(place)
+        .collect();
+        let s3 = "aws/123456789012/global/s3/b".to_string();
+        let iam = "aws/123456789012/global/iam";
+        assert_eq!(
+            places,
+            [
+                (s3.clone(), 5),
+                (s3, 4),
+                (format!("{iam}/root"), 3),
+                (format!("{iam}/root"), 5),
+                (format!("{iam}/group/DevOps/Force_MFA"), 6),
+                (format!("{iam}/group/DevOps/User_Source_IP_Restrictions"), 6),
+            ]
+        );
     }
 
     #[test]
