@@ -320,7 +320,7 @@ fn write_reports(
             written.push(sarif_path.clone());
         }
         if formats.junit {
-            let text = junit::to_xml(report).map_err(|e| shown(&junit_path, &e))?;
+            let text = junit::to_xml(report, rule_order).map_err(|e| shown(&junit_path, &e))?;
             std::fs::write(&junit_path, text).map_err(|e| shown(&junit_path, &e))?;
             written.push(junit_path.clone());
         }

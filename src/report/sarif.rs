@@ -6,15 +6,22 @@
 //!   `security-severity`.
 //! - One result per `fail`. Passes are not results (code scanning would open an alert
 //!   for each); `error` results and collection problems are tool execution
-//!   notifications of the invocation, which then is not `executionSuccessful`.
+//!   notifications of the invocation (an error result's with its rule and location),
+//!   which then is not `executionSuccessful`.
 //! - Every result has a physical location, as code scanning requires: a relative
-//!   pseudo-path for the resource (see [`resource_uri`]) at line 1, and the ARN as a
-//!   logical location. The finding id is `partialFingerprints.primaryLocationLineHash`,
-//!   which code scanning uses to follow an alert across runs.
+//!   pseudo-path for the resource (see [`resource_uri`]), its aspect as one more segment
+//!   when it has one, at the line of its check ([`check_line`]), and the ARN as a
+//!   logical location. No two results of a rule share a place: GitHub's dismiss-alerts
+//!   action and SARIF viewers tell results apart by rule, URI, line and column. The
+//!   finding id is `partialFingerprints.primaryLocationLineHash`, which code scanning
+//!   uses to follow an alert across runs.
 //! - A suppressed failure carries an `accepted`, `external` SARIF suppression with its
 //!   reason, expiry and owner; with a baseline, `baselineState` is `new` or `unchanged`.
 //! - `automationDetails.id` is `cloudkestrel/<target>/`: each target's file is its own
 //!   code-scanning category, as GitHub requires for several files of one commit.
+//! - Account text is written as the JSON report writes it: characters that could drive
+//!   a terminal are `\u` escapes ([`crate::untrusted::to_json_pretty`]), so that `cat`
+//!   of the file is safe; the strings are the same to any JSON reader.
 
 use std::collections::BTreeMap;
 
@@ -22,12 +29,12 @@ use serde_json::{json, Value};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
     Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
-    ReportingDescriptor, Result as SarifResult, ResultKind, ResultLevel, Run, RunAutomationDetails,
-    Sarif, Suppression, Tool, ToolComponent,
+    ReportingDescriptor, ReportingDescriptorReference, Result as SarifResult, ResultKind,
+    ResultLevel, Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
 };
 
 use super::TargetReport;
-use crate::rules::{self, Finding, Severity, Status};
+use crate::rules::{self, Check, Finding, Severity, Status};
 
 /// SARIF's `level` and GitHub's `security-severity` (a number as a string: above 9.0
 /// is critical, 7.0 to 8.9 high, 4.0 to 6.9 medium, below low).
@@ -91,6 +98,45 @@ pub fn resource_uri(arn: &str, account: &str) -> String {
         out.push_str(&encode(segment));
     }
     out
+}
+
+/// The line of a resource's pseudo-file where a check's result is: one line per check,
+/// so that the `local` and `aws-config` results of one bucket, or the `deployed` and
+/// `local` results of the account, are at different places.
+pub fn check_line(check: Check) -> i64 {
+    match check {
+        Check::PolicyDocument => 1,
+        Check::Attached => 2,
+        Check::Deployed => 3,
+        Check::AwsConfig => 4,
+        Check::Local => 5,
+        Check::Setup => 6,
+    }
+}
+
+/// Where a finding is: [`resource_uri`], then its aspect as one more segment (the
+/// policy an Account_Setup result expects on a group), at [`check_line`]; the ARN as
+/// a logical location and as the location's message.
+fn location(f: &Finding, account: &str) -> Location {
+    let mut uri = resource_uri(&f.resource, account);
+    if let Some(aspect) = f.aspect {
+        uri.push('/');
+        uri.push_str(&encode(aspect));
+    }
+    Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(ArtifactLocation::builder().uri(uri).build())
+                .region(Region::builder().start_line(check_line(f.check)).build())
+                .build(),
+        )
+        .logical_locations(vec![LogicalLocation::builder()
+            .fully_qualified_name(&*f.resource)
+            .name(&*f.resource_name)
+            .kind("resource")
+            .build()])
+        .message(Message::builder().text(&*f.resource).build())
+        .build()
 }
 
 /// The SARIF rule name: CamelCase of the rule id, which viewers want different from it.
@@ -194,7 +240,7 @@ pub fn log(report: &TargetReport, rule_order: &[&'static str]) -> Sarif {
         .iter()
         .filter(|f| f.status == Status::Error)
         .map(|f| {
-            Notification::builder()
+            let mut n = Notification::builder()
                 .message(
                     Message::builder()
                         .text(format!(
@@ -207,7 +253,20 @@ pub fn log(report: &TargetReport, rule_order: &[&'static str]) -> Sarif {
                         .build(),
                 )
                 .level(json!("error"))
-                .build()
+                .locations(vec![location(f, account)])
+                .properties(
+                    PropertyBag::builder()
+                        .additional_properties(props([
+                            ("findingId", json!(f.id.to_string())),
+                            ("check", json!(f.check.as_str())),
+                        ]))
+                        .build(),
+                )
+                .build();
+            let mut rule = ReportingDescriptorReference::builder().id(f.rule).build();
+            rule.index = rule_index(f.rule).map(|i| i as i64);
+            n.associated_rule = Some(rule);
+            n
         })
         .chain(report.problems.iter().map(|p| {
             Notification::builder()
@@ -270,30 +329,12 @@ fn result(f: &Finding, account: &str, target: &str, rule_index: Option<usize>) -
         text.push_str(d);
     }
     let id = f.id.to_string();
-    let location = Location::builder()
-        .physical_location(
-            PhysicalLocation::builder()
-                .artifact_location(
-                    ArtifactLocation::builder()
-                        .uri(resource_uri(&f.resource, account))
-                        .build(),
-                )
-                .region(Region::builder().start_line(1).build())
-                .build(),
-        )
-        .logical_locations(vec![LogicalLocation::builder()
-            .fully_qualified_name(&*f.resource)
-            .name(&*f.resource_name)
-            .kind("resource")
-            .build()])
-        .message(Message::builder().text(&*f.resource).build())
-        .build();
     let mut r = SarifResult::builder()
         .rule_id(f.rule)
         .kind(ResultKind::Fail)
         .level(lvl)
         .message(Message::builder().text(text).build())
-        .locations(vec![location])
+        .locations(vec![location(f, account)])
         .partial_fingerprints(BTreeMap::from([(
             "primaryLocationLineHash".to_string(),
             id.clone(),
@@ -332,7 +373,7 @@ fn result(f: &Finding, account: &str, target: &str, rule_index: Option<usize>) -
 
 /// The SARIF file's text.
 pub fn to_json(report: &TargetReport, rule_order: &[&'static str]) -> Result<String, String> {
-    serde_json::to_string_pretty(&log(report, rule_order)).map_err(|e| e.to_string())
+    crate::untrusted::to_json_pretty(&log(report, rule_order)).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -364,6 +405,59 @@ mod tests {
             assert_eq!(resource_uri(arn, "123456789012"), uri);
             assert!(!uri.contains(':') && !uri.starts_with('/'));
         }
+    }
+
+    /// Two checks of one resource, or two aspects of one check, are at two places:
+    /// GitHub's dismiss-alerts action tells results apart by URI and line.
+    #[test]
+    fn results_of_one_resource_have_places_of_their_own() {
+        let finding = |check, arn: &str, aspect| {
+            let mut f = Finding::new(
+                "R",
+                check,
+                arn.to_string(),
+                "x",
+                Status::Fail,
+                Severity::High,
+                "m".to_string(),
+            );
+            f.aspect = aspect;
+            f
+        };
+        let (bucket, root, group) = (
+            "arn:aws:s3:::b",
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:iam::123456789012:group/DevOps",
+        );
+        let place = |f: &Finding| {
+            let p = location(f, "123456789012").physical_location.unwrap();
+            let uri = p.artifact_location.unwrap().uri.unwrap();
+            (uri, p.region.unwrap().start_line.unwrap())
+        };
+        let places: Vec<(String, i64)> = [
+            finding(Check::Local, bucket, None),
+            finding(Check::AwsConfig, bucket, None),
+            finding(Check::Deployed, root, None),
+            finding(Check::Local, root, None),
+            finding(Check::Setup, group, Some("Force_MFA")),
+            finding(Check::Setup, group, Some("User_Source_IP_Restrictions")),
+        ]
+        .iter()
+        .map(place)
+        .collect();
+        let s3 = "aws/123456789012/global/s3/b".to_string();
+        let iam = "aws/123456789012/global/iam";
+        assert_eq!(
+            places,
+            [
+                (s3.clone(), 5),
+                (s3, 4),
+                (format!("{iam}/root"), 3),
+                (format!("{iam}/root"), 5),
+                (format!("{iam}/group/DevOps/Force_MFA"), 6),
+                (format!("{iam}/group/DevOps/User_Source_IP_Restrictions"), 6),
+            ]
+        );
     }
 
     #[test]
