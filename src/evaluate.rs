@@ -268,8 +268,12 @@ fn build_report(target: &Target, job: &Job) -> TargetReport {
 /// failure no suppression accepts counts (every one, or with `--fail-on new` the new
 /// ones), 0 otherwise.
 fn exit_of(report: &TargetReport, fail_on: FailOn) -> Exit {
-    let counts =
-        |f: &Finding| f.unsuppressed_failure() && (fail_on == FailOn::Any || f.new != Some(false));
+    // With --fail-on new, a failure whose suppression expired counts too: its
+    // acceptance ran out, which is what the expiry is for.
+    let counts = |f: &Finding| {
+        f.unsuppressed_failure()
+            && (fail_on == FailOn::Any || f.new != Some(false) || f.expired_suppression.is_some())
+    };
     if !report.fully_audited() {
         Exit::Incomplete
     } else if report.results.iter().any(counts) {

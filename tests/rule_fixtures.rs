@@ -84,6 +84,15 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
         .map_err(|e| e.to_string())?;
     let target = t.get(&target_name).ok_or("target missing")?;
     let findings = rules::evaluate(&account, &target.rules);
+    // What a finding's id is made of is unique within a report, in every case.
+    let mut keys: Vec<_> = findings
+        .iter()
+        .map(|f| (f.rule, f.check, f.resource.clone(), f.aspect))
+        .collect();
+    keys.sort();
+    if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("two findings would share an id: {:?}", w[0]));
+    }
 
     let checks: BTreeSet<&str> = case.expected.iter().map(|e| e.check.as_str()).collect();
     let got: BTreeSet<(String, String, String)> = findings

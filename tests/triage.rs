@@ -478,3 +478,29 @@ fn severities_can_be_overridden_per_target() {
         stderr(&o)
     );
 }
+
+/// With `--fail-on new`, a failure the baseline already had still fails the run once
+/// the suppression that accepted it expires: its acceptance ran out.
+#[test]
+fn an_expired_suppression_fails_even_an_unchanged_finding() {
+    let dir = demo_dir();
+    let accept_all = |expires: &str| {
+        format!(
+            r#"{{"Suppressions": [{{"Rule": "*", "Resource": "*", "Reason": "r", "Expires": "{expires}"}}]}}"#
+        )
+    };
+    write(dir.path(), "suppressions.json", &accept_all("2999-01-01"));
+    assert_eq!(code(&evaluate(dir.path(), &[])), 0);
+    std::fs::rename(dir.path().join("reports"), dir.path().join("baseline")).unwrap();
+    let args = ["--baseline", "baseline", "--fail-on", "new"];
+    assert_eq!(code(&evaluate(dir.path(), &args)), 0);
+    write(dir.path(), "suppressions.json", &accept_all("2001-01-01"));
+    let o = evaluate(dir.path(), &args);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let r = report(dir.path());
+    let lapsed = results(&r, |x| x.get("expired_suppression").is_some());
+    assert!(!lapsed.is_empty());
+    assert!(lapsed
+        .iter()
+        .all(|x| x["new"] == false && x["expired_suppression"]["expires"] == "2001-01-01"));
+}

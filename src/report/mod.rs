@@ -313,14 +313,8 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
         json_str(w, a)?;
     }
     if let Some(s) = &f.suppressed {
-        w.write_all(b", \"suppressed\": {\"reason\": ")?;
-        json_str(w, &s.reason)?;
-        write!(w, ", \"expires\": \"{}\"", s.expires.format("%Y-%m-%d"))?;
-        if let Some(owner) = &s.owner {
-            w.write_all(b", \"owner\": ")?;
-            json_str(w, owner)?;
-        }
-        w.write_all(b"}")?;
+        w.write_all(b", \"suppressed\": ")?;
+        write_applied(w, s)?;
     }
     if let Some(new) = f.new {
         w.write_all(if new {
@@ -328,6 +322,22 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
         } else {
             b", \"new\": false"
         })?;
+    }
+    if let Some(s) = &f.expired_suppression {
+        w.write_all(b", \"expired_suppression\": ")?;
+        write_applied(w, s)?;
+    }
+    w.write_all(b"}")
+}
+
+/// A suppression as a result carries it: `{"reason", "expires", "owner"}`.
+fn write_applied<W: Write>(w: &mut W, s: &crate::triage::suppressions::Applied) -> io::Result<()> {
+    w.write_all(b"{\"reason\": ")?;
+    json_str(w, &s.reason)?;
+    write!(w, ", \"expires\": \"{}\"", s.expires.format("%Y-%m-%d"))?;
+    if let Some(owner) = &s.owner {
+        w.write_all(b", \"owner\": ")?;
+        json_str(w, owner)?;
     }
     w.write_all(b"}")
 }

@@ -317,6 +317,10 @@ pub struct Finding {
     /// Set by triage with a baseline: whether this `fail` is absent from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<bool>,
+    /// Set by triage: the suppression that accepted this `fail` until it expired (and
+    /// no other accepts it now). It fails again, new or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_suppression: Option<Arc<crate::triage::suppressions::Applied>>,
     /// Whether the message carries a note worth reading even on a pass: an ignored user
     /// (`IgnoreUsers`), a `DISAGREEMENT` with AWS Config, `NOT_APPLICABLE`, a fallback to
     /// `GetAccountSummary`, a `note:`, or `no evaluation results` yet. Set by the code
@@ -350,6 +354,7 @@ impl Finding {
             aspect: None,
             suppressed: None,
             new: None,
+            expired_suppression: None,
             note: false,
         }
     }

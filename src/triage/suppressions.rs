@@ -335,9 +335,15 @@ impl Suppressions {
                     uses[i].matched += 1;
                     if f.suppressed.is_none() && !s.expired(today) {
                         f.suppressed = Some(s.applied.clone());
+                    } else if s.expired(today) && f.expired_suppression.is_none() {
+                        f.expired_suppression = Some(s.applied.clone());
                     }
                 }
             }
+        }
+        // An acceptance still in force wins over an expired one.
+        for f in results.iter_mut().filter(|f| f.suppressed.is_some()) {
+            f.expired_suppression = None;
         }
         mine.iter().map(|s| s.index).zip(uses).collect()
     }

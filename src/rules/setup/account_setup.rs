@@ -138,8 +138,27 @@ impl Rule for AccountSetup {
             ),
         ];
         let mut out = Vec::new();
+        // One group named for both purposes is checked once for each policy.
+        let mut checked: Vec<(String, &'static str)> = Vec::new();
+        let mut missing = std::collections::HashSet::new();
         for (group_name, purpose, policies) in expected {
+            let policies: Vec<Expected> = policies
+                .into_iter()
+                .filter(|p| {
+                    let key = (group_name.to_ascii_lowercase(), p.name());
+                    let first = !checked.contains(&key);
+                    checked.push(key);
+                    first
+                })
+                .collect();
+            if policies.is_empty() {
+                continue;
+            }
             let Some(group) = cx.account.group(group_name) else {
+                if !missing.insert(group_name.to_ascii_lowercase()) {
+                    // Named for the other purpose too: already reported missing.
+                    continue;
+                }
                 out.push(cx.finding(
                     Check::Setup,
                     cx.iam_arn(&format!("group/{group_name}")),
