@@ -234,7 +234,53 @@ def complete(c, account, args):
     setup_config(c, account, "us-east-1", ["IAM_USER_MFA_ENABLED", "S3_BUCKET_PUBLIC_READ_PROHIBITED"])
 
 
-SCENARIOS = {"mixed": mixed, "weaker": weaker, "scale": scale, "complete": complete}
+def organization(c, account, args):
+    """An AWS Organization managed from this account: members in nested units (root,
+    prod, prod/eu), one of them closed (SUSPENDED), each seeded with a user of its own
+    (user-<label>, no MFA, then --users more) and --buckets buckets (at least one), so
+    that a test sees whose data lands where. --members N other than 4 makes N members
+    instead, round-robin in the units, none closed (the benchmark). Returns the ids of the members and units."""
+    org = c("organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    prod = org.create_organizational_unit(ParentId=root, Name="prod")["OrganizationalUnit"]["Id"]
+    eu = org.create_organizational_unit(ParentId=prod, Name="eu")["OrganizationalUnit"]["Id"]
+    units = {"root": root, "prod": prod, "prod_eu": eu}
+    placement = [("m1", prod), ("m2", eu), ("m3", root), ("m4", prod)]
+    if args.members != 4:
+        placement = [(f"m{i + 1}", (prod, eu, root)[i % 3]) for i in range(args.members)]
+    members = {}
+    for label, parent in placement:
+        status = org.create_account(Email=f"{label}-{account}@example.com", AccountName=f"member {label}")
+        member = status["CreateAccountStatus"]["AccountId"]
+        org.move_account(AccountId=member, SourceParentId=root, DestinationParentId=parent)
+        members[label] = member
+        mc = member_clients(c, member)
+        iam = mc("iam")
+        for u in range(max(args.users, 1)):
+            iam.create_user(UserName=f"user-{label}" if u == 0 else f"user-{label}-{u}")
+        s3 = mc("s3")
+        for b in range(max(args.buckets, 1)):
+            s3.create_bucket(Bucket=f"ck-{member}-b{b}")
+    if args.members == 4:
+        org.close_account(AccountId=members["m4"])
+    return {"members": members, "units": units}
+
+
+def member_clients(c, member):
+    """Clients acting in a member account, through its OrganizationAccountAccessRole."""
+    creds = c("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+                                 RoleSessionName="seed")["Credentials"]
+    session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                            aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"])
+    endpoint = c("sts").meta.endpoint_url
+    return lambda service, region="us-east-1": session.client(
+        service, endpoint_url=endpoint, region_name=region)
+
+
+SCENARIOS = {"mixed": mixed, "weaker": weaker, "scale": scale, "complete": complete,
+             "organization": organization}
 
 
 def main():
@@ -243,12 +289,13 @@ def main():
     ap.add_argument("--account", required=True)
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--buckets", type=int, default=0)
+    ap.add_argument("--members", type=int, default=4)
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
     args = ap.parse_args()
     c = clients(args.endpoint, args.account)
     keys = auditor(c)
-    SCENARIOS[args.scenario](c, args.account, args)
-    json.dump(keys, sys.stdout)
+    extra = SCENARIOS[args.scenario](c, args.account, args)
+    json.dump({**keys, **(extra or {})}, sys.stdout)
 
 
 if __name__ == "__main__":

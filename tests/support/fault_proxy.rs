@@ -36,6 +36,8 @@ pub enum Fault {
 pub struct Rule {
     pub operation: String,
     pub fault: Fault,
+    /// Only requests whose body holds this (e.g. one role's account id).
+    pub body_contains: Option<String>,
 }
 
 impl Rule {
@@ -43,7 +45,22 @@ impl Rule {
         Rule {
             operation: operation.to_string(),
             fault,
+            body_contains: None,
         }
+    }
+
+    /// The rule for requests whose body holds `text` only.
+    pub fn when_body_contains(mut self, text: &str) -> Rule {
+        self.body_contains = Some(text.to_string());
+        self
+    }
+
+    fn matches(&self, op: &str, body: &[u8]) -> bool {
+        self.operation == op
+            && self
+                .body_contains
+                .as_deref()
+                .is_none_or(|t| String::from_utf8_lossy(body).contains(t))
     }
 }
 
@@ -255,16 +272,13 @@ fn exchange(
     let op = operation_of(&req);
     seen.lock().unwrap().push(op.clone());
     let matching: Vec<usize> = (0..rules.len())
-        .filter(|&i| rules[i].operation == op)
+        .filter(|&i| rules[i].matches(&op, &req.body))
         .collect();
     let answer = matching.iter().find_map(|&i| match &rules[i].fault {
         Fault::Answer { status, body } => Some((status, body)),
         _ => None,
     });
-    if rules
-        .iter()
-        .any(|r| r.operation == op && r.fault == Fault::Reset)
-    {
+    if matching.iter().any(|&i| rules[i].fault == Fault::Reset) {
         for &i in &matching {
             applied[i].fetch_add(1, Ordering::SeqCst);
         }
