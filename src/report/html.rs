@@ -1,14 +1,18 @@
 //! The HTML report: one self-contained file (CSS and JS from templates/ are embedded),
 //! readable offline and safe to forward. Every value that comes from the account goes
-//! through horrorshow's escaping ([`esc`]); only our own embedded assets are written raw.
+//! through horrorshow's escaping ([`esc`]); only our own words and embedded assets are
+//! written raw. Triage (severities, suppressed and new failures, the suppressions file
+//! and the baseline) is drawn by [`triage`].
 
 use horrorshow::helper::doctype;
 use horrorshow::prelude::*;
 use horrorshow::{html, owned_html};
 
 mod esc;
+mod triage;
 
 use esc::{Esc, EscJoined};
+use triage::Counts;
 
 use super::TargetReport;
 use crate::rules::{self, Check, Finding, Status};
@@ -107,39 +111,21 @@ fn rendered_docs() -> &'static [(&'static str, Result<String, String>)] {
     })
 }
 
-fn counts(results: &[&Finding]) -> (usize, usize, usize) {
-    results
-        .iter()
-        .fold((0, 0, 0), |(p, f, e), r| match r.status {
-            Status::Pass => (p + 1, f, e),
-            Status::Fail => (p, f + 1, e),
-            Status::Error => (p, f, e + 1),
-        })
-}
-
-fn worst(results: &[&Finding]) -> Status {
-    results
-        .iter()
-        .map(|r| r.status)
-        .min()
-        .unwrap_or(Status::Pass)
-}
-
-/// The CSS classes of a result's row and badge.
-fn status_classes(status: Status) -> (&'static str, &'static str) {
-    match status {
-        Status::Pass => ("result pass", "badge pass"),
-        Status::Fail => ("result fail", "badge fail"),
-        Status::Error => ("result error", "badge error"),
-    }
-}
-
 fn anchor(rule: &str) -> String {
     format!(
         "rule-{}",
         rule.to_ascii_lowercase()
             .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
     )
+}
+
+/// A result row's `id`: `f-` and the finding's id, so that a row can be linked to and
+/// found from the JSON, SARIF or `diff` output.
+fn row_id(r: &Finding) -> String {
+    let mut id = Vec::with_capacity(34);
+    id.extend_from_slice(b"f-");
+    r.id.write_hex(&mut id);
+    String::from_utf8(id).expect("hex digits are ASCII")
 }
 
 /// Renders the report of one target (see [`render_into`]).
@@ -149,11 +135,52 @@ pub fn render(report: &TargetReport) -> Result<String, String> {
     Ok(out)
 }
 
+/// One table of results (failures, errors and passes with a note), their suppressions
+/// beside them when `suppressed`.
+fn results_table<'a>(rows: &'a [&'a Finding], suppressed: bool) -> impl RenderOnce + 'a {
+    owned_html! {
+        table(class = if suppressed { "results suppressed" } else { "results" }) {
+            thead {
+                tr {
+                    th : "Status"; th : "Check"; th : "Resource"; th : "Finding";
+                    @ if suppressed { th : "Suppressed because"; }
+                }
+            }
+            tbody {
+                @ for r in rows {
+                    // Our own constants: written as they are.
+                    tr(class = Raw(triage::row_class(r)), id = Raw(row_id(r))) {
+                        td(class = "status") : triage::result_badges(r);
+                        td { code : Raw(r.check.as_str()); }
+                        td(class = "resource") {
+                            strong : Esc(&r.resource_name);
+                            br;
+                            small : Esc(&r.resource);
+                        }
+                        td {
+                            : Esc(&r.message);
+                            @ if !r.details.is_empty() {
+                                ul(class = "details") {
+                                    @ for d in &r.details { li { code : Esc(d); } }
+                                }
+                            }
+                        }
+                        @ if let Some(s) = &r.suppressed {
+                            td : triage::suppression_note(s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Renders the report of one target into `out` (cleared first), so that a caller
 /// rendering many reports can reuse one buffer. A rendering failure is returned, so
 /// that `evaluate` reports it instead of writing a page that hides the results.
 pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String> {
-    // Rules in report order, each with its results, failures first.
+    // Rules in report order, each with its results: errors, failures to fix (new ones
+    // first), suppressed failures, passes.
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for r in &report.results {
         match groups.last_mut() {
@@ -162,19 +189,12 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
         }
     }
     for (_, list) in &mut groups {
-        list.sort_by_key(|r| r.status);
+        list.sort_by_key(|r| (r.status, r.suppressed.is_some(), r.new != Some(true)));
     }
     let s = report.summary;
-    let verdict = if !report.fully_audited() {
-        (
-            "error",
-            "Not fully audited: some data could not be collected or read",
-        )
-    } else if s.fail > 0 {
-        ("fail", "Findings to fix")
-    } else {
-        ("pass", "Every check passed")
-    };
+    let verdict = triage::verdict(report);
+    let with_new = report.baseline.is_some();
+    let with_suppressed = s.suppressed > 0 || report.suppressions.is_some();
     let collected = report
         .collected_at
         .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
@@ -197,33 +217,59 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                         dt : "Account"; dd : Esc(report.account_id.as_deref().unwrap_or("unknown"));
                         dt : "Collected"; dd : &collected;
                         dt : "Snapshot"; dd { code : Esc(&report.snapshot); }
+                        : triage::meta_rows(report);
                         dt : "Tool"; dd : format_args!("cloudkestrel {}", env!("CARGO_PKG_VERSION"));
                     }
                     div(class = format_args!("verdict {}", verdict.0)) {
                         span(class = "verdict-text") : verdict.1;
-                        span(class = "count pass") : format_args!("{} passed", s.pass);
-                        span(class = "count fail") : format_args!("{} failed", s.fail);
-                        span(class = "count error") : format_args!("{} errors", s.error);
+                        : triage::verdict_counts(report);
                     }
-                    label(class = "toggle") {
-                        input(type = "checkbox", id = "hide-pass");
-                        : " Hide passing results";
+                    div(class = "toggles") {
+                        label(class = "toggle") {
+                            input(type = "checkbox", id = "hide-pass");
+                            : " Hide passing results";
+                        }
+                        @ if s.suppressed > 0 {
+                            label(class = "toggle") {
+                                input(type = "checkbox", id = "hide-suppressed");
+                                : " Hide suppressed failures";
+                            }
+                        }
+                        @ if report.suppressions.is_some() || report.baseline.is_some() {
+                            a(class = "toggle", href = "#triage") : "Triage: suppressions and baseline";
+                        }
                     }
                 }
                 nav {
                     h2 : "Rules";
                     table(class = "toc") {
-                        thead { tr { th : "Rule"; th : "Status"; th : "Pass"; th : "Fail"; th : "Error"; } }
+                        thead {
+                            tr {
+                                th : "Rule"; th : "Severity"; th : "Status"; th : "Pass"; th : "Fail";
+                                @ if with_suppressed { th : "Suppressed"; }
+                                th : "Error";
+                                @ if with_new { th : "New"; }
+                            }
+                        }
                         tbody {
                             @ for (name, list) in &groups {
                                 |t| {
-                                    let (p, f, e) = counts(list);
-                                    let w = worst(list).as_str();
+                                    let c = Counts::of(list);
+                                    let w = c.worst();
+                                    let meta = rules::find(name).map(|r| r.meta());
                                     t << html! {
                                         tr {
                                             td { a(href = format_args!("#{}", anchor(name))) : *name; }
+                                            td {
+                                                @ if let Some(m) = meta {
+                                                    : triage::severity_badge(list[0].severity, m.severity_reason);
+                                                }
+                                            }
                                             td { span(class = format_args!("badge {w}")) : w; }
-                                            td : p; td : f; td : e;
+                                            td : c.pass; td : c.fail;
+                                            @ if with_suppressed { td : c.suppressed; }
+                                            td : c.error;
+                                            @ if with_new { td : c.new; }
                                         }
                                     };
                                 }
@@ -252,10 +298,11 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                             }
                         }
                     }
+                    : triage::section(report);
                     @ for (name, list) in &groups {
                         |t| {
                             let meta = rules::find(name).map(|r| r.meta());
-                            let (p, f, e) = counts(list);
+                            let c = Counts::of(list);
                             // Failures, errors and passes that carry a note in full; plain
                             // passes as a list of names per check (every message is in the JSON).
                             let (detailed, plain): (Vec<&Finding>, Vec<&Finding>) =
@@ -264,6 +311,9 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                         || matches!(r.check, Check::PolicyDocument | Check::Deployed)
                                         || r.has_note()
                                 });
+                            // Suppressed failures apart: accepted, not findings to fix.
+                            let (suppressed, live): (Vec<&Finding>, Vec<&Finding>) =
+                                detailed.into_iter().partition(|r| r.suppressed.is_some());
                             let mut plain_passes: Vec<(&str, Vec<&str>)> = Vec::new();
                             for r in plain {
                                 match plain_passes.iter_mut().find(|(c, _)| *c == r.check.as_str()) {
@@ -271,7 +321,7 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                     None => plain_passes.push((r.check.as_str(), vec![&r.resource_name])),
                                 }
                             }
-                            let w = worst(list).as_str();
+                            let w = c.worst();
                             t << html! {
                                 section(class = "rule", id = anchor(name)) {
                                     h2 {
@@ -284,8 +334,14 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                             : format_args!("{} rule · ", m.kind.as_str());
                                             : m.summary;
                                         }
+                                        : triage::rule_severity(m, list[0].severity);
                                     }
-                                    p(class = "counts") : format_args!("{p} passed · {f} failed · {e} errors");
+                                    p(class = "counts") {
+                                        : format_args!("{} passed · {} failed", c.pass, c.fail);
+                                        @ if with_suppressed { : format_args!(" · {} suppressed", c.suppressed); }
+                                        : format_args!(" · {} errors", c.error);
+                                        @ if with_new { : format_args!(" · {} new", c.new); }
+                                    }
                                     @ if let Some(m) = meta {
                                         details(class = "doc") {
                                             summary : "What this rule checks, why, and how to fix it";
@@ -298,31 +354,13 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                             }
                                         }
                                     }
-                                    @ if !detailed.is_empty() {
-                                        table(class = "results") {
-                                            thead { tr { th : "Status"; th : "Check"; th : "Resource"; th : "Finding"; } }
-                                            tbody {
-                                                @ for r in &detailed {
-                                                    // Our own constants: written as they are.
-                                                    tr(class = Raw(status_classes(r.status).0)) {
-                                                        td { span(class = Raw(status_classes(r.status).1)) : Raw(r.status.as_str()); }
-                                                        td { code : Raw(r.check.as_str()); }
-                                                        td(class = "resource") {
-                                                            strong : Esc(&r.resource_name);
-                                                            br;
-                                                            small : Esc(&r.resource);
-                                                        }
-                                                        td {
-                                                            : Esc(&r.message);
-                                                            @ if !r.details.is_empty() {
-                                                                ul(class = "details") {
-                                                                    @ for d in &r.details { li { code : Esc(d); } }
-                                                                }
-                                                            }
-                                                        }
-                                                    }
-                                                }
-                                            }
+                                    @ if !live.is_empty() {
+                                        : results_table(&live, false);
+                                    }
+                                    @ if !suppressed.is_empty() {
+                                        div(class = "suppressed-results") {
+                                            h3 : format_args!("Suppressed failures ({}): accepted, not findings to fix", suppressed.len());
+                                            : results_table(&suppressed, true);
                                         }
                                     }
                                     @ for (check, names) in &plain_passes {
@@ -342,7 +380,7 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                     }
                 }
                 footer {
-                    : format_args!("Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass). Every result, with its message, is also in {}.json.", report.target);
+                    : format_args!("Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass). A suppressed failure is still a fail, accepted until its expiry. Every result, with its message, is also in {}.json.", report.target);
                 }
                 script : Raw(JS);
             }
