@@ -149,3 +149,41 @@ fn phase_html_1000_users(bencher: divan::Bencher) {
     let report = report_of(&target, &account);
     bencher.bench(|| html::render(divan::black_box(&report)));
 }
+
+/// … and the HTML report of the same account triaged: a tenth of its failures
+/// suppressed, every failure marked new or not, a baseline and a suppressions file named.
+#[divan::bench(sample_count = 20)]
+fn phase_html_triaged_1000_users(bencher: divan::Bencher) {
+    use cloudkestrel::rules::Status;
+    use cloudkestrel::triage::{suppressions::Applied, BaselineSummary, SuppressionsSummary};
+    let (target, account) = big_case();
+    let mut report = report_of(&target, &account);
+    let accepted = std::sync::Arc::new(Applied {
+        reason: "accepted, reviewed in SEC-1".into(),
+        expires: chrono::NaiveDate::from_ymd_opt(2999, 12, 31).unwrap(),
+        owner: Some("platform".into()),
+    });
+    let failures = report
+        .results
+        .iter_mut()
+        .filter(|f| f.status == Status::Fail);
+    for (i, f) in failures.enumerate() {
+        if i % 10 == 0 {
+            f.suppressed = Some(accepted.clone());
+        }
+        f.new = Some(i % 3 == 0);
+    }
+    report.summary = cloudkestrel::report::Summary::of(&report.results);
+    report.suppressions = Some(SuppressionsSummary {
+        file: "suppressions.json".into(),
+        expired: Vec::new(),
+        unused: Vec::new(),
+    });
+    report.baseline = Some(BaselineSummary {
+        file: "baseline/big.json".into(),
+        found: true,
+        complete: true,
+    });
+    report.fixed = Some(Vec::new());
+    bencher.bench(|| html::render(divan::black_box(&report)));
+}

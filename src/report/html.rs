@@ -1,92 +1,24 @@
 //! The HTML report: one self-contained file (CSS and JS from templates/ are embedded),
 //! readable offline and safe to forward. Every value that comes from the account goes
-//! through horrorshow's escaping; only our own embedded assets are written raw.
+//! through horrorshow's escaping ([`esc`]); only our own words and embedded assets are
+//! written raw. Triage (severities, suppressed and new failures, the suppressions file
+//! and the baseline) is drawn by [`triage`].
 
 use horrorshow::helper::doctype;
 use horrorshow::prelude::*;
 use horrorshow::{html, owned_html};
 
+mod esc;
+mod triage;
+
+use esc::{Esc, EscJoined};
+use triage::Counts;
+
 use super::TargetReport;
 use crate::rules::{self, Check, Finding, Status};
-use crate::untrusted;
 
 const CSS: &str = include_str!("../../templates/report.css");
 const JS: &str = include_str!("../../templates/report.js");
-
-/// Text from the account, escaped like horrorshow escapes `&str` (`&`, `"`, `<`, `>`),
-/// but copied in one piece when it holds none of them, as nearly every result does:
-/// horrorshow escapes byte by byte, which was a tenth of `evaluate` at scale (issue 5).
-/// Characters that could reorder or hide text ([`untrusted::is_unsafe`]: bidi
-/// overrides, C0 and C1 controls; not TAB, LF and CR, which HTML shows as spaces) are
-/// shown as a marked `[U+202E]` in their place, never applied.
-///
-/// memchr finds `&<>` with vector instructions (a byte loop cost ten instructions a
-/// byte here, measured); one more vectorised pass ([`untrusted::any_byte`]) finds `"`
-/// and any byte outside printable ASCII, so plain ASCII text is never decoded. The
-/// report costs 4 % more instructions than with memchr for `"` alone (callgrind, the
-/// 1,000-user bench), for the marking.
-#[derive(Clone, Copy)]
-struct Esc<'a>(&'a str);
-
-impl RenderOnce for Esc<'_> {
-    fn render_once(self, tmpl: &mut TemplateBuffer<'_>) {
-        let b = self.0.as_bytes();
-        let special = memchr::memchr3(b'&', b'<', b'>', b).is_some();
-        let care = untrusted::any_byte(b, |x| (x.wrapping_sub(0x20) >= 0x5f) | (x == b'"'));
-        if !special && !care {
-            tmpl.write_raw(self.0);
-        } else if care && untrusted::holds_unsafe::<true>(self.0) {
-            render_marked(self.0, tmpl);
-        } else {
-            // (Text with `"` or beyond ASCII, escaped whole: looking again for `"` to
-            // copy the text with none cost more than it saved, callgrind.)
-            tmpl.write_str(self.0);
-        }
-    }
-}
-
-/// Names joined with " · ", as [`Esc`] renders the joined text. Each name is looked at
-/// for marked characters, not the joined text: names are nearly always ASCII, the
-/// separator is not, and looking through the non-ASCII lists of a thousand names made
-/// the HTML report a quarter slower (measured).
-struct EscJoined<'a>(&'a [&'a str]);
-
-impl RenderOnce for EscJoined<'_> {
-    fn render_once(self, tmpl: &mut TemplateBuffer<'_>) {
-        let text = self.0.join(" · ");
-        if self.0.iter().any(|n| untrusted::holds_unsafe::<true>(n)) {
-            render_marked(&text, tmpl);
-        } else {
-            let b = text.as_bytes();
-            if memchr::memchr3(b'&', b'<', b'>', b).is_none() && memchr::memchr(b'"', b).is_none() {
-                tmpl.write_raw(&text);
-            } else {
-                tmpl.write_str(&text);
-            }
-        }
-    }
-}
-
-/// Whether the HTML report shows `c` as a marker instead of the character.
-fn marked(c: char) -> bool {
-    untrusted::is_unsafe(c) && !matches!(c, '\t' | '\n' | '\r')
-}
-
-/// `text` escaped, each [`marked`] character replaced by `[U+XXXX]` in a `<mark>`.
-fn render_marked(text: &str, tmpl: &mut TemplateBuffer<'_>) {
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        if marked(c) {
-            tmpl.write_str(&text[start..i]);
-            tmpl.write_raw(&format!(
-                "<mark class=\"cc\" title=\"a control character, shown instead of applied\">[U+{:04X}]</mark>",
-                c as u32
-            ));
-            start = i + c.len_utf8();
-        }
-    }
-    tmpl.write_str(&text[start..]);
-}
 
 /// A rule's documentation, as light Markdown: headings, lists, paragraphs, `code`.
 enum Block {
@@ -179,39 +111,21 @@ fn rendered_docs() -> &'static [(&'static str, Result<String, String>)] {
     })
 }
 
-fn counts(results: &[&Finding]) -> (usize, usize, usize) {
-    results
-        .iter()
-        .fold((0, 0, 0), |(p, f, e), r| match r.status {
-            Status::Pass => (p + 1, f, e),
-            Status::Fail => (p, f + 1, e),
-            Status::Error => (p, f, e + 1),
-        })
-}
-
-fn worst(results: &[&Finding]) -> Status {
-    results
-        .iter()
-        .map(|r| r.status)
-        .min()
-        .unwrap_or(Status::Pass)
-}
-
-/// The CSS classes of a result's row and badge.
-fn status_classes(status: Status) -> (&'static str, &'static str) {
-    match status {
-        Status::Pass => ("result pass", "badge pass"),
-        Status::Fail => ("result fail", "badge fail"),
-        Status::Error => ("result error", "badge error"),
-    }
-}
-
 fn anchor(rule: &str) -> String {
     format!(
         "rule-{}",
         rule.to_ascii_lowercase()
             .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
     )
+}
+
+/// A result row's `id`: `f-` and the finding's id, so that a row can be linked to and
+/// found from the JSON, SARIF or `diff` output.
+fn row_id(r: &Finding) -> String {
+    let mut id = Vec::with_capacity(34);
+    id.extend_from_slice(b"f-");
+    r.id.write_hex(&mut id);
+    String::from_utf8(id).expect("hex digits are ASCII")
 }
 
 /// Renders the report of one target (see [`render_into`]).
@@ -221,11 +135,52 @@ pub fn render(report: &TargetReport) -> Result<String, String> {
     Ok(out)
 }
 
+/// One table of results (failures, errors and passes with a note), their suppressions
+/// beside them when `suppressed`.
+fn results_table<'a>(rows: &'a [&'a Finding], suppressed: bool) -> impl RenderOnce + 'a {
+    owned_html! {
+        table(class = if suppressed { "results suppressed" } else { "results" }) {
+            thead {
+                tr {
+                    th : "Status"; th : "Check"; th : "Resource"; th : "Finding";
+                    @ if suppressed { th : "Suppressed because"; }
+                }
+            }
+            tbody {
+                @ for r in rows {
+                    // Our own constants: written as they are.
+                    tr(class = Raw(triage::row_class(r)), id = Raw(row_id(r))) {
+                        td(class = "status") : triage::result_badges(r);
+                        td { code : Raw(r.check.as_str()); }
+                        td(class = "resource") {
+                            strong : Esc(&r.resource_name);
+                            br;
+                            small : Esc(&r.resource);
+                        }
+                        td {
+                            : Esc(&r.message);
+                            @ if !r.details.is_empty() {
+                                ul(class = "details") {
+                                    @ for d in &r.details { li { code : Esc(d); } }
+                                }
+                            }
+                        }
+                        @ if let Some(s) = &r.suppressed {
+                            td : triage::suppression_note(s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Renders the report of one target into `out` (cleared first), so that a caller
 /// rendering many reports can reuse one buffer. A rendering failure is returned, so
 /// that `evaluate` reports it instead of writing a page that hides the results.
 pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String> {
-    // Rules in report order, each with its results, failures first.
+    // Rules in report order, each with its results: errors, failures to fix (new ones
+    // first), suppressed failures, passes.
     let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
     for r in &report.results {
         match groups.last_mut() {
@@ -234,19 +189,12 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
         }
     }
     for (_, list) in &mut groups {
-        list.sort_by_key(|r| r.status);
+        list.sort_by_key(|r| (r.status, r.suppressed.is_some(), r.new != Some(true)));
     }
     let s = report.summary;
-    let verdict = if !report.fully_audited() {
-        (
-            "error",
-            "Not fully audited: some data could not be collected or read",
-        )
-    } else if s.fail > 0 {
-        ("fail", "Findings to fix")
-    } else {
-        ("pass", "Every check passed")
-    };
+    let verdict = triage::verdict(report);
+    let with_new = report.baseline.is_some();
+    let with_suppressed = s.suppressed > 0 || report.suppressions.is_some();
     let collected = report
         .collected_at
         .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
@@ -269,33 +217,59 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                         dt : "Account"; dd : Esc(report.account_id.as_deref().unwrap_or("unknown"));
                         dt : "Collected"; dd : &collected;
                         dt : "Snapshot"; dd { code : Esc(&report.snapshot); }
+                        : triage::meta_rows(report);
                         dt : "Tool"; dd : format_args!("cloudkestrel {}", env!("CARGO_PKG_VERSION"));
                     }
                     div(class = format_args!("verdict {}", verdict.0)) {
                         span(class = "verdict-text") : verdict.1;
-                        span(class = "count pass") : format_args!("{} passed", s.pass);
-                        span(class = "count fail") : format_args!("{} failed", s.fail);
-                        span(class = "count error") : format_args!("{} errors", s.error);
+                        : triage::verdict_counts(report);
                     }
-                    label(class = "toggle") {
-                        input(type = "checkbox", id = "hide-pass");
-                        : " Hide passing results";
+                    div(class = "toggles") {
+                        label(class = "toggle") {
+                            input(type = "checkbox", id = "hide-pass");
+                            : " Hide passing results";
+                        }
+                        @ if s.suppressed > 0 {
+                            label(class = "toggle") {
+                                input(type = "checkbox", id = "hide-suppressed");
+                                : " Hide suppressed failures";
+                            }
+                        }
+                        @ if report.suppressions.is_some() || report.baseline.is_some() {
+                            a(class = "toggle", href = "#triage") : "Triage: suppressions and baseline";
+                        }
                     }
                 }
                 nav {
                     h2 : "Rules";
                     table(class = "toc") {
-                        thead { tr { th : "Rule"; th : "Status"; th : "Pass"; th : "Fail"; th : "Error"; } }
+                        thead {
+                            tr {
+                                th : "Rule"; th : "Severity"; th : "Status"; th : "Pass"; th : "Fail";
+                                @ if with_suppressed { th : "Suppressed"; }
+                                th : "Error";
+                                @ if with_new { th : "New"; }
+                            }
+                        }
                         tbody {
                             @ for (name, list) in &groups {
                                 |t| {
-                                    let (p, f, e) = counts(list);
-                                    let w = worst(list).as_str();
+                                    let c = Counts::of(list);
+                                    let w = c.worst();
+                                    let meta = rules::find(name).map(|r| r.meta());
                                     t << html! {
                                         tr {
                                             td { a(href = format_args!("#{}", anchor(name))) : *name; }
+                                            td {
+                                                @ if let Some(m) = meta {
+                                                    : triage::severity_badge(list[0].severity, m.severity_reason);
+                                                }
+                                            }
                                             td { span(class = format_args!("badge {w}")) : w; }
-                                            td : p; td : f; td : e;
+                                            td : c.pass; td : c.fail;
+                                            @ if with_suppressed { td : c.suppressed; }
+                                            td : c.error;
+                                            @ if with_new { td : c.new; }
                                         }
                                     };
                                 }
@@ -324,10 +298,11 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                             }
                         }
                     }
+                    : triage::section(report);
                     @ for (name, list) in &groups {
                         |t| {
                             let meta = rules::find(name).map(|r| r.meta());
-                            let (p, f, e) = counts(list);
+                            let c = Counts::of(list);
                             // Failures, errors and passes that carry a note in full; plain
                             // passes as a list of names per check (every message is in the JSON).
                             let (detailed, plain): (Vec<&Finding>, Vec<&Finding>) =
@@ -336,6 +311,9 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                         || matches!(r.check, Check::PolicyDocument | Check::Deployed)
                                         || r.has_note()
                                 });
+                            // Suppressed failures apart: accepted, not findings to fix.
+                            let (suppressed, live): (Vec<&Finding>, Vec<&Finding>) =
+                                detailed.into_iter().partition(|r| r.suppressed.is_some());
                             let mut plain_passes: Vec<(&str, Vec<&str>)> = Vec::new();
                             for r in plain {
                                 match plain_passes.iter_mut().find(|(c, _)| *c == r.check.as_str()) {
@@ -343,7 +321,7 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                     None => plain_passes.push((r.check.as_str(), vec![&r.resource_name])),
                                 }
                             }
-                            let w = worst(list).as_str();
+                            let w = c.worst();
                             t << html! {
                                 section(class = "rule", id = anchor(name)) {
                                     h2 {
@@ -356,8 +334,14 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                             : format_args!("{} rule · ", m.kind.as_str());
                                             : m.summary;
                                         }
+                                        : triage::rule_severity(m, list[0].severity);
                                     }
-                                    p(class = "counts") : format_args!("{p} passed · {f} failed · {e} errors");
+                                    p(class = "counts") {
+                                        : format_args!("{} passed · {} failed", c.pass, c.fail);
+                                        @ if with_suppressed { : format_args!(" · {} suppressed", c.suppressed); }
+                                        : format_args!(" · {} errors", c.error);
+                                        @ if with_new { : format_args!(" · {} new", c.new); }
+                                    }
                                     @ if let Some(m) = meta {
                                         details(class = "doc") {
                                             summary : "What this rule checks, why, and how to fix it";
@@ -370,31 +354,13 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                             }
                                         }
                                     }
-                                    @ if !detailed.is_empty() {
-                                        table(class = "results") {
-                                            thead { tr { th : "Status"; th : "Check"; th : "Resource"; th : "Finding"; } }
-                                            tbody {
-                                                @ for r in &detailed {
-                                                    // Our own constants: written as they are.
-                                                    tr(class = Raw(status_classes(r.status).0)) {
-                                                        td { span(class = Raw(status_classes(r.status).1)) : Raw(r.status.as_str()); }
-                                                        td { code : Raw(r.check.as_str()); }
-                                                        td(class = "resource") {
-                                                            strong : Esc(&r.resource_name);
-                                                            br;
-                                                            small : Esc(&r.resource);
-                                                        }
-                                                        td {
-                                                            : Esc(&r.message);
-                                                            @ if !r.details.is_empty() {
-                                                                ul(class = "details") {
-                                                                    @ for d in &r.details { li { code : Esc(d); } }
-                                                                }
-                                                            }
-                                                        }
-                                                    }
-                                                }
-                                            }
+                                    @ if !live.is_empty() {
+                                        : results_table(&live, false);
+                                    }
+                                    @ if !suppressed.is_empty() {
+                                        div(class = "suppressed-results") {
+                                            h3 : format_args!("Suppressed failures ({}): accepted, not findings to fix", suppressed.len());
+                                            : results_table(&suppressed, true);
                                         }
                                     }
                                     @ for (check, names) in &plain_passes {
@@ -414,7 +380,7 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                     }
                 }
                 footer {
-                    : format_args!("Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass). Every result, with its message, is also in {}.json.", report.target);
+                    : format_args!("Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass). A suppressed failure is still a fail, accepted until its expiry. Every result, with its message, is also in {}.json.", report.target);
                 }
                 script : Raw(JS);
             }
@@ -431,57 +397,6 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The fast path must render exactly what horrorshow's own escaping renders.
-    #[test]
-    fn esc_equals_horrorshow_escaping() {
-        for text in [
-            "",
-            "plain user0001 arn:aws:iam::123456789012:user/x",
-            "<script>alert('x')</script>",
-            "a & b \"q\" > <",
-            "é 日本 ' \u{a0} \t\n\r",
-        ] {
-            let fast = html! { p : Esc(text); }.into_string().unwrap();
-            let reference = html! { p : text; }.into_string().unwrap();
-            assert_eq!(fast, reference, "{text}");
-        }
-    }
-
-    /// Joined names render as the joined text does, markers included.
-    #[test]
-    fn esc_joined_equals_esc_of_the_joined_text() {
-        for names in [&["a", "b<"][..], &["x\u{202e}y", "z"], &[], &["é", "\u{7}"]] {
-            let joined = names.join(" · ");
-            assert_eq!(
-                html! { p : EscJoined(names); }.into_string().unwrap(),
-                html! { p : Esc(&joined); }.into_string().unwrap()
-            );
-        }
-    }
-
-    /// Controls and bidi overrides are shown as markers, the text around them escaped.
-    #[test]
-    fn esc_marks_controls_and_bidi_overrides() {
-        let text = "<b>\u{202e}txt.exe\u{1b}]0;x\u{7}\u{9b}\u{2066}&\u{2028}\n";
-        let page = html! { p : Esc(text); }.into_string().unwrap();
-        let mark = |hex: &str| {
-            format!("<mark class=\"cc\" title=\"a control character, shown instead of applied\">[U+{hex}]</mark>")
-        };
-        assert_eq!(
-            page,
-            format!(
-                "<p>&lt;b&gt;{}txt.exe{}]0;x{}{}{}&amp;{}\n</p>",
-                mark("202E"),
-                mark("001B"),
-                mark("0007"),
-                mark("009B"),
-                mark("2066"),
-                mark("2028")
-            )
-        );
-        assert!(!page.chars().any(marked));
-    }
 
     /// The documentation rendered once is what rendering it in place gives.
     #[test]
