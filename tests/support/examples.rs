@@ -40,6 +40,22 @@ pub fn python<S: AsRef<OsStr>>(script: &str, args: &[S]) -> Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// A GitHub Actions workflow is valid by SchemaStore's schema of workflows (vendored
+/// in check-jsonschema: no download), and every job has a timeout.
+pub fn assert_valid_github_workflow(file: &std::path::Path) {
+    for schema in [
+        "vendor.github-workflows",
+        "custom.github-workflows-require-timeout",
+    ] {
+        let o = Command::new(venv_tool("check-jsonschema"))
+            .args(["--builtin-schema", schema])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{schema}: {}{}", stdout(&o), stderr(&o));
+    }
+}
+
 /// Whether `text` holds something shaped like an AWS access key id (AKIA or ASIA and
 /// 16 capitals or digits).
 pub fn has_access_key_id(text: &str) -> bool {
