@@ -18,6 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
+use support::examples::{assert_no_keys, assert_real_options, commands_in, python, venv_tool};
 use support::{ck, code, demo_fixture, import, root, stderr, stdout, write};
 
 const TARGETS: [&str; 2] = ["demo", "staging"];
@@ -170,34 +171,6 @@ fn results<'a>(report: &'a Value, status: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|r| r["status"] == status)
         .collect()
-}
-
-/// A tool of the project venv; missing, the test fails and says how to get it.
-fn venv_tool(name: &str) -> PathBuf {
-    let path = root().join(".venv/bin").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/test, which installs tests/moto/requirements.txt \
-         (check-jsonschema, junitparser, PyYAML) into .venv",
-        path.display()
-    );
-    path
-}
-
-/// Runs a script of tests/ci_formats/ with the venv's Python on `files`; its JSON.
-fn python(script: &str, files: &[PathBuf]) -> Value {
-    let o = Command::new(venv_tool("python"))
-        .arg(root().join("tests/ci_formats").join(script))
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{script} failed (if a module is missing, run scripts/test: it installs \
-         tests/moto/requirements.txt into .venv):\n{}",
-        stderr(&o)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 /// The official SARIF 2.1.0 schema (errata 01), kept in the repository; where the
@@ -537,55 +510,6 @@ fn fail_on_new_exits_1_only_for_a_new_failure() {
     assert_eq!(exit, 1, "{said}");
 }
 
-/// Whether `text` holds something shaped like an AWS access key id (AKIA or ASIA and
-/// 16 capitals or digits).
-fn has_access_key_id(text: &str) -> bool {
-    let b = text.as_bytes();
-    (0..b.len().saturating_sub(19)).any(|i| {
-        (b[i..].starts_with(b"AKIA") || b[i..].starts_with(b"ASIA"))
-            && b[i + 4..i + 20]
-                .iter()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    })
-}
-
-/// Every string of a parsed YAML document.
-fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-    match v {
-        Value::String(s) => out.push(s),
-        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-        Value::Object(o) => o.values().for_each(|x| strings(x, out)),
-        _ => {}
-    }
-}
-
-/// The cloudkestrel command lines in a shell script: (subcommand, its words).
-fn commands(script: &str) -> Vec<(String, Vec<String>)> {
-    const SUBCOMMANDS: [&str; 7] = [
-        "collect", "audit", "evaluate", "apply", "rules", "snapshot", "diff",
-    ];
-    let joined = script.replace("\\\n", " ");
-    let mut out = Vec::new();
-    for line in joined.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        for (i, w) in words.iter().enumerate() {
-            let Some(sub) = words.get(i + 1) else {
-                continue;
-            };
-            if *w != "cloudkestrel" || !SUBCOMMANDS.contains(sub) {
-                continue;
-            }
-            let args = words[i + 2..]
-                .iter()
-                .take_while(|a| !["|", "||", "&&", ";", "#", ")"].contains(a))
-                .map(|a| a.trim_matches('"').to_string())
-                .collect();
-            out.push((sub.to_string(), args));
-        }
-    }
-    out
-}
-
 #[test]
 fn ci_examples_parse_and_use_only_real_options() {
     let github = root().join("examples/ci/github-actions.yml");
@@ -641,44 +565,12 @@ fn ci_examples_parse_and_use_only_real_options() {
     assert!(jobs.iter().any(|j| j.get("id_tokens").is_some()), "{gl}");
 
     // No keys in the files: credentials come from OIDC.
-    for p in [&github, &gitlab] {
-        let t = text(p);
-        let lower = t.to_ascii_lowercase();
-        assert!(
-            !lower.contains("secret_access_key") && !lower.contains("secret-access-key"),
-            "{}",
-            p.display()
-        );
-        assert!(!has_access_key_id(&t), "{}", p.display());
-    }
+    assert_no_keys(&github);
+    assert_no_keys(&gitlab);
 
     // Every cloudkestrel command uses options its --help lists, with valid values.
-    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
-    for doc in [gh, gl] {
-        let mut all = Vec::new();
-        strings(doc, &mut all);
-        all.iter().for_each(|s| seen.extend(commands(s)));
-    }
-    for (sub, args) in &seen {
-        let help = stdout(&ck(&root(), &[sub, "--help"]));
-        for (i, a) in args.iter().enumerate() {
-            let Some(opt) = a.strip_prefix("--").map(|o| o.split('=').next().unwrap()) else {
-                continue;
-            };
-            let listed = help.match_indices(&format!("--{opt}")).any(|(at, m)| {
-                !help[at + m.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '-')
-            });
-            assert!(listed, "cloudkestrel {sub} has no --{opt}: {help}");
-            let value = args.get(i + 1).map(String::as_str).unwrap_or_default();
-            match opt {
-                "format" => assert!(value
-                    .split(',')
-                    .all(|f| ["html", "json", "sarif", "junit"].contains(&f))),
-                "fail-on" => assert!(["any", "new"].contains(&value)),
-                _ => {}
-            }
-        }
-    }
+    let seen = commands_in(&[gh, gl]);
+    assert_real_options(&seen);
     let has = |sub: &str, words: &[&str]| {
         seen.iter()
             .any(|(s, a)| s == sub && words.iter().all(|w| a.iter().any(|x| x.contains(w))))

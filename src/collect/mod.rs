@@ -12,6 +12,7 @@ pub mod answers;
 pub mod aws;
 pub mod config;
 pub mod iam;
+pub mod permissions;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
