@@ -4,6 +4,8 @@
   helpers.py moto-requests LOG FROM TO     -> JSON: requests moto logged in lines [FROM, TO)
   helpers.py api-calls SNAPSHOT            -> JSON: the snapshot's api_calls table
   helpers.py slice-targets IN OUT N        -> targets.json with the first N targets of IN
+  helpers.py org-calls DIR MANAGEMENT      -> JSON: api_calls of every snapshot under DIR, the
+                                              member accounts' apart from MANAGEMENT's (a target name)
   helpers.py report DIR                    -> the Markdown table, from DIR/results.env and DIR/*.json
 """
 import json
@@ -85,6 +87,77 @@ def api_calls(snapshot):
     con = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
     rows = con.execute("SELECT operation, count FROM api_calls ORDER BY operation").fetchall()
     print(json.dumps(dict(rows)))
+
+
+def org_calls(d, management):
+    """Requests of an organization's collect: per member account (every target but the
+    management account's) and in all, by operation."""
+    import glob
+    import os
+    per, total_ops, mgmt = {}, {}, 0
+    for snap in sorted(glob.glob(os.path.join(d, "*", "*.sqlite"))):
+        target = os.path.basename(os.path.dirname(snap))
+        con = sqlite3.connect(f"file:{snap}?mode=ro", uri=True)
+        rows = con.execute("SELECT operation, count FROM api_calls").fetchall()
+        con.close()
+        n = sum(c for _, c in rows)
+        if target == management:
+            mgmt = n
+            continue
+        per[target] = n
+        for op, c in rows:
+            total_ops[op] = total_ops.get(op, 0) + c
+    counts = sorted(per.values())
+    print(json.dumps({
+        "members": len(per), "management": mgmt, "total": sum(counts) + mgmt,
+        "per_member_min": counts[0] if counts else 0, "per_member_max": counts[-1] if counts else 0,
+        "per_member_by_operation": {op: c / len(per) for op, c in sorted(total_ops.items())} if per else {},
+    }, sort_keys=True))
+
+
+def org_rows(d, r, row, ok, num):
+    """The organization part's rows (bench/run part 2), one set per size, then the
+    comparison of the sizes."""
+    sizes = [m for m in r.get("org_sizes", "").split() if f"org{m}_collect_wall" in r]
+    if not sizes:
+        row("organization on moto (collect of every member)", "≤ 1.3× moto's CPU", "not run", "")
+        return
+    u, b = r.get("org_users"), r.get("org_buckets")
+    rss, per = {}, {}
+    for m in sizes:
+        p = f"org{m}_"
+        calls = _json(f"{d}/org{m}_calls.json", {})
+        disc = _json(f"{d}/org{m}_discovery.json", {})
+        moto = _json(f"{d}/org{m}_moto.json", {})
+        wall, mcpu = num(p + "collect_wall"), num(p + "moto_cpu")
+        ratio = wall / mcpu if mcpu else float("inf")
+        rss[m] = _mb(r[p + "collect_rss_kb"])
+        per[m] = (calls.get("per_member_min"), calls.get("per_member_max"))
+        row(f"organization of {m} members ({u} users, {b} buckets each): seeding moto (not CloudKestrel)", "",
+            f"{num(p + 'seed_s'):.0f} s", "info")
+        row(f"  discovery (`targets`): requests, wall, peak RSS", "",
+            f"{disc.get('total')} requests, {num(p + 'targets_wall'):.2f} s, {_mb(r[p + 'targets_rss_kb']):.1f} MB", "info")
+        row(f"  collect of {calls.get('members', '?')} members + the management account, wall vs moto's own CPU",
+            "≤ 1.3×", f"{wall:.2f} s vs {mcpu:.2f} s: {ratio:.2f}× (cloudkestrel's CPU {num(p + 'collect_cpu'):.2f} s; "
+            f"exit {r.get(p + 'collect_rc')})", ok(ratio <= 1.3))
+        row("  collect: peak RSS", "< 100 MB", f"{rss[m]:.1f} MB", ok(rss[m] < 100))
+        lo, hi = per[m]
+        row("  requests per member account (snapshot api_calls, sts:AssumeRole included)", "",
+            f"{lo}" + (f" to {hi}" if hi != lo else "") + f"; management account {calls.get('management')}", "info")
+        logged = moto.get("total")
+        expected = (calls.get("total") or 0) + (disc.get("total") or 0)
+        row("  requests moto logged during collect", "= api_calls + discovery", str(logged),
+            "matches" if logged == expected else f"DIFFERS by {(logged or 0) - expected}")
+        row("  evaluate offline (every member's snapshot, summary files): wall, peak RSS", "",
+            f"{num(p + 'evaluate_wall'):.2f} s, {_mb(r[p + 'evaluate_rss_kb']):.1f} MB; index.html "
+            f"{int(r.get(p + 'index_bytes', 0)) / 1e3:.0f} kB, summary.json {int(r.get(p + 'summary_bytes', 0)) / 1e3:.0f} kB "
+            f"(exit {r.get(p + 'evaluate_rc')})", "info")
+    if len(sizes) > 1:
+        lo, hi = sizes[0], sizes[-1]
+        row(f"collect peak RSS, {lo} vs {hi} members", "≤ 1.5× apart",
+            f"{rss[lo]:.1f} vs {rss[hi]:.1f} MB ({rss[hi] / rss[lo]:.2f}×)", ok(rss[hi] <= 1.5 * rss[lo]))
+        row(f"requests per member, {lo} vs {hi} members", "the same",
+            f"{per[lo]} vs {per[hi]} (min, max)", ok(per[lo] == per[hi]))
 
 
 def slice_targets(src, dst, n):
@@ -203,6 +276,8 @@ def report(d):
     else:
         row("collect + evaluate on moto", "≤ 3 s", "not run", "")
 
+    org_rows(d, r, row, ok, num)
+
     runs = {t: _runs(r, t) for t in (1, 2, "html", "json")}
     if runs[1] or runs[2] or "evalfirst_wall" in r:
         k, u, b = r.get("synth_count"), r.get("synth_users"), r.get("synth_buckets")
@@ -212,6 +287,9 @@ def report(d):
         if "report_bytes" in r:
             row(f"reports written per run (JSON + HTML, {k} targets)", "",
                 f"{int(r['report_bytes']) / 1e6:.0f} MB ({int(r['report_bytes']) / 1e6 / float(k):.1f} MB/target)", "info")
+        if "synth_index_bytes" in r:
+            row(f"summary files across the {k} targets (index.html, summary.json)", "small",
+                f"{int(r['synth_index_bytes']) / 1e3:.0f} kB, {int(r['synth_summary_bytes']) / 1e3:.0f} kB", "info")
         if "evalfirst_wall" in r:
             row(f"evaluate {k} snapshots, 2 threads, first run as it comes (empty report directory)", "",
                 f"{num('evalfirst_wall'):.2f} s (CPU user {num('evalfirst_user'):.1f} s + system "
@@ -278,6 +356,8 @@ def main():
         moto_requests(args[0], int(args[1]), int(args[2]))
     elif cmd == "api-calls":
         api_calls(*args)
+    elif cmd == "org-calls":
+        org_calls(*args)
     elif cmd == "slice-targets":
         slice_targets(*args)
     elif cmd == "report":
