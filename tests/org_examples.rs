@@ -322,10 +322,14 @@ fn localised(args: &[String], paths: &[(&str, &Path)]) -> Vec<String> {
 }
 
 /// The target directories under a snapshot directory.
+/// The snapshot directories (targets) collect wrote into `dir` (beside them, each
+/// entry's record of its accounts, `<entry>.accounts.json`).
 fn collected(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
-            rd.map(|e| e.unwrap().file_name().into_string().unwrap())
+            rd.map(Result::unwrap)
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().into_string().unwrap())
                 .collect()
         })
         .unwrap_or_default();

@@ -272,24 +272,15 @@ fn shards_split_the_accounts_and_evaluate_merges_them_offline() {
         let d = work_dir("");
         let out = run(d.path(), &["collect", "--shard", &format!("{k}/3")]);
         assert!(matches!(out.status.code(), Some(0)), "{}", text(&out));
-        let snaps: Vec<String> = std::fs::read_dir(d.path().join("snapshots"))
-            .map(|rd| {
-                rd.map(|e| e.unwrap().file_name().into_string().unwrap())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let snaps = merge(&d.path().join("snapshots"), &dir.path().join("snapshots"));
         total += snaps.len();
-        for s in snaps {
-            // Merged simply by putting the files in one directory.
-            let from = d.path().join("snapshots").join(&s);
-            let to = dir.path().join("snapshots").join(&s);
-            std::fs::create_dir_all(&to).unwrap();
-            for f in std::fs::read_dir(&from).unwrap() {
-                let f = f.unwrap();
-                std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
-            }
-            seen.insert(s);
-        }
+        seen.extend(snaps);
+        // Every shard records the whole entry's accounts.
+        let record: Value = serde_json::from_str(
+            &std::fs::read_to_string(d.path().join("snapshots/org.accounts.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(record["accounts"].as_array().unwrap().len(), 4);
     }
     assert_eq!(total, 4, "each account in exactly one shard");
     assert_eq!(seen.len(), 4);
@@ -320,6 +311,78 @@ fn shards_split_the_accounts_and_evaluate_merges_them_offline() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert_eq!(reported(dir.path()).len(), 4, "{t}");
     assert!(dir.path().join("reports/summary.json").exists());
+}
+
+/// Copies the files under `from` into `to`, as `aws s3 sync` merges shards; returns the
+/// snapshot directories copied.
+fn merge(from: &Path, to: &Path) -> Vec<String> {
+    let mut dirs = Vec::new();
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if e.path().is_dir() {
+            std::fs::create_dir_all(to.join(&name)).unwrap();
+            for f in std::fs::read_dir(e.path()).unwrap() {
+                let f = f.unwrap();
+                std::fs::copy(f.path(), to.join(&name).join(f.file_name())).unwrap();
+            }
+            dirs.push(name);
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+    dirs
+}
+
+/// evaluate, offline, knows the accounts from collect's record: one whose snapshot is
+/// missing is an error (exit 3), never an account left out; a directory of an account
+/// the record lacks is not evaluated; an entry with neither record nor snapshots, or
+/// with a damaged record, is an error.
+#[test]
+fn evaluate_offline_notices_an_account_without_a_snapshot() {
+    let o = org();
+    let dir = work_dir("");
+    let out = run(dir.path(), &["collect"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let snaps = dir.path().join("snapshots");
+    let m2 = o.member("m2");
+    std::fs::remove_dir_all(snaps.join(format!("org-{m2}"))).unwrap();
+    let stranger = "org-000011112222";
+    std::fs::create_dir_all(snaps.join(stranger)).unwrap();
+    let out = ck(dir.path(), &["evaluate"], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains(&format!("no snapshot of target org-{m2} was found")),
+        "{t}"
+    );
+    assert!(t.contains(stranger) && t.contains("not evaluated"), "{t}");
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("reports/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["totals"]["targets"], 4, "{summary}");
+    assert_eq!(summary["totals"]["error"], 1, "{summary}");
+    assert_eq!(summary["targets"][0]["target"], format!("org-{m2}"));
+    // The closed account, from the record, offline.
+    assert_eq!(
+        summary["organizations"][0]["skipped"][0]["account_id"],
+        o.member("m4").as_str()
+    );
+    // A damaged record: exit 3, the file named.
+    let record = snaps.join("org.accounts.json");
+    let text_of = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, &text_of[..text_of.len() / 2]).unwrap();
+    let out = ck(dir.path(), &["evaluate"], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("org.accounts.json:"), "{}", text(&out));
+    // Neither record nor snapshots: nothing of the entry can be evaluated.
+    let empty = work_dir("");
+    let out = ck(empty.path(), &["evaluate"], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("no snapshot of any of its accounts"), "{t}");
 }
 
 /// A member whose role cannot be assumed is an error for that target; the others go on.

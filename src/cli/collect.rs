@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cloudkestrel::collect::{self, Collected, Connection};
+use cloudkestrel::targets::membership::{self, Membership};
 use cloudkestrel::untrusted::Escaped;
 use cloudkestrel::{evaluate as eval, interrupt, snapshot, targets, Exit};
 
@@ -31,6 +32,23 @@ pub fn run(args: &CollectArgs, reports: Option<&ReportArgs>) -> Exit {
     };
     // Organization entries: their accounts, before anything is chosen by name or shard.
     let (mut exit, discoveries) = discover(&mut targets, &args.only, &conn, &runtime, args.quiet);
+    // Each entry's accounts, recorded beside their snapshots: evaluate, offline, then
+    // knows which must have one (every shard writes the whole entry's record).
+    for d in &discoveries {
+        let Ok(found) = &d.result else { continue };
+        let record = Membership::of(&d.entry, found, chrono::Utc::now());
+        if let Err(e) = record.write(&args.snapshot_dir) {
+            exit = exit.worst(Exit::Incomplete);
+            tell!(
+                "error: {}",
+                Escaped(format_args!(
+                    "organization {}: cannot record its accounts in {}: {e}",
+                    d.entry,
+                    membership::path(&args.snapshot_dir, &d.entry).display()
+                ))
+            );
+        }
+    }
     let selected = match narrow(&targets, &args.only, args.shard) {
         Ok(s) => s,
         Err(e) => return fail(Exit::Usage, e),

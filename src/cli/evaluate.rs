@@ -13,7 +13,7 @@ use cloudkestrel::{evaluate as eval, targets, Exit};
 
 use cloudkestrel::targets::shard::Shard;
 
-use super::selection::{add_snapshot_members, Discovery};
+use super::selection::{offline_members, Discovery};
 use super::{fail, FailOnArg, ReportArgs};
 
 pub fn run(
@@ -27,16 +27,18 @@ pub fn run(
         Ok(t) => t,
         Err(e) => return fail(Exit::Usage, e),
     };
-    // Organization entries, offline: the accounts they have snapshots of.
-    if paths.is_empty() {
-        add_snapshot_members(&mut targets, snapshot_dir);
+    // Organization entries, offline: the accounts their records list (or that have
+    // snapshot directories); for snapshot files, the accounts they are of.
+    let (members_exit, discoveries) = if paths.is_empty() {
+        offline_members(&mut targets, snapshot_dir)
     } else {
         let names: Vec<String> = paths
             .iter()
             .filter_map(|p| cloudkestrel::snapshot::peek_target(p).ok())
             .collect();
         targets.add_members(names.iter().map(String::as_str));
-    }
+        (Exit::Pass, Vec::new())
+    };
     let (mut jobs, unreadable) = if paths.is_empty() {
         (eval::jobs_from_dir(&targets, snapshot_dir), Vec::new())
     } else {
@@ -63,8 +65,9 @@ pub fn run(
         ),
         &triage,
         &reports.report_dir,
-        &[],
-    );
+        &discoveries,
+    )
+    .worst(members_exit);
     for u in &unreadable {
         exit = exit.worst(Exit::Incomplete);
         tell!(

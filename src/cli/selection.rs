@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use cloudkestrel::collect::Connection;
-use cloudkestrel::targets::organization::{self, Discovered};
+use cloudkestrel::targets::membership::{self, Membership};
+use cloudkestrel::targets::organization::{self, Discovered, OrgAccount};
 use cloudkestrel::targets::shard::Shard;
 use cloudkestrel::targets::{Target, Targets};
 use cloudkestrel::untrusted::Escaped;
@@ -64,7 +65,8 @@ pub fn narrow<'a>(
 /// What discovering one organization entry gave.
 pub struct Discovery {
     pub entry: String,
-    pub result: Result<Discovered, cloudkestrel::model::Problem>,
+    /// What was found, or why nothing could be.
+    pub result: Result<Discovered, String>,
 }
 
 /// Discovers the accounts of the organization entries `only` needs (all when it is
@@ -144,25 +146,145 @@ pub fn discover(
         }
         out.push(Discovery {
             entry: org.name.clone(),
-            result,
+            result: result.map_err(|p| p.to_string()),
         });
     }
     targets.targets.sort_by(|a, b| a.name.cmp(&b.name));
     (exit, out)
 }
 
-/// Adds the accounts of organization entries that have snapshot directories under
-/// `dir` (`<entry>-<account id>`): what `evaluate` audits of an entry, offline.
-pub fn add_snapshot_members(targets: &mut Targets, dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    targets.add_members(names.iter().map(String::as_str));
+/// The accounts of the organization entries that `evaluate` takes, offline, from
+/// `dir`. An entry with a record of its accounts (`<entry>.accounts.json`, written by
+/// collect: see [`Membership`]) stands for those accounts, each of which must have a
+/// snapshot (one without is an error of its target, as for any target), and snapshot
+/// directories of accounts the record does not list are left out, and said so. An
+/// entry without a record stands for the snapshot directories `<entry>-<account id>`
+/// found (with a warning: an account without one cannot be noticed), and without any
+/// it is an error: nothing of it could be evaluated. The exit code is 3 for those
+/// errors, an unreadable record, and accounts of `Accounts` the record says the
+/// organization did not hold.
+pub fn offline_members(targets: &mut Targets, dir: &Path) -> (Exit, Vec<Discovery>) {
+    let found: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut exit = Exit::Pass;
+    let mut out = Vec::new();
+    let organizations = targets.organizations.clone();
+    for org in &organizations {
+        let record_path = membership::path(dir, &org.name);
+        let dirs: Vec<&str> = found
+            .iter()
+            .map(String::as_str)
+            .filter(|n| targets.entry_of(n).is_some_and(|(e, _)| e.name == org.name))
+            .collect();
+        let error = |exit: &mut Exit, message: String| {
+            *exit = exit.worst(Exit::Incomplete);
+            tell!(
+                "error: {}",
+                Escaped(format_args!("organization {}: {message}", org.name))
+            );
+            message
+        };
+        match Membership::read(dir, &org.name) {
+            Ok(Some(record)) => {
+                for d in dirs.iter().filter(|d| {
+                    targets
+                        .entry_of(d)
+                        .is_some_and(|(_, id)| !record.ids().any(|r| r == id))
+                }) {
+                    say!(
+                        "{}",
+                        Escaped(format_args!(
+                            "organization {}: {} is not an account of its record ({}, discovered {}): not evaluated",
+                            org.name,
+                            dir.join(d).display(),
+                            record_path.display(),
+                            record.discovered_at
+                        ))
+                    );
+                }
+                for m in &record.missing {
+                    error(
+                        &mut exit,
+                        format!(
+                            "account {m} of Accounts was not in the organization (or its units) when collected ({}): it cannot be audited",
+                            record_path.display()
+                        ),
+                    );
+                }
+                let members: Vec<Target> = record
+                    .accounts
+                    .iter()
+                    .map(|a| org.member(&a.id, a.name.clone(), None, "aws"))
+                    .collect();
+                for m in &members {
+                    if targets.get(&m.name).is_none() {
+                        targets.targets.push(m.clone());
+                    }
+                }
+                let skipped = record
+                    .not_audited
+                    .iter()
+                    .map(|a| OrgAccount {
+                        id: a.id.clone(),
+                        name: a.name.clone(),
+                        state: a.state.clone(),
+                    })
+                    .collect();
+                out.push(Discovery {
+                    entry: org.name.clone(),
+                    result: Ok(Discovered {
+                        members,
+                        skipped,
+                        missing: record.missing.clone(),
+                        requests: 0,
+                    }),
+                });
+            }
+            Ok(None) if dirs.is_empty() => {
+                let message = error(
+                    &mut exit,
+                    format!(
+                        "no snapshot of any of its accounts under {} (<entry>-<account id>/), and no record of its accounts ({}): collect it first",
+                        dir.display(),
+                        record_path.display()
+                    ),
+                );
+                out.push(Discovery {
+                    entry: org.name.clone(),
+                    result: Err(message),
+                });
+            }
+            Ok(None) => {
+                tell!(
+                    "warning: {}",
+                    Escaped(format_args!(
+                        "organization {}: no record of its accounts ({}): evaluating the {} account(s) with a snapshot directory; an account without one cannot be noticed (collect writes the record)",
+                        org.name,
+                        record_path.display(),
+                        dirs.len()
+                    ))
+                );
+                targets.add_members(dirs);
+            }
+            Err(e) => {
+                let message = error(&mut exit, format!("{e}: collect it again"));
+                targets.add_members(dirs);
+                out.push(Discovery {
+                    entry: org.name.clone(),
+                    result: Err(message),
+                });
+            }
+        }
+    }
+    targets.targets.sort_by(|a, b| a.name.cmp(&b.name));
+    (exit, out)
 }
 
 /// How a target is reached, in a few words.

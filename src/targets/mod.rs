@@ -11,6 +11,7 @@
 //! located afterwards by their JSON path ([`json_input::located`]).
 
 mod file;
+pub mod membership;
 pub mod organization;
 mod rule_specs;
 pub mod shard;
