@@ -15,6 +15,7 @@ pub use aws_config::retry::RetryMode;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_sdk_iam::config::retry::RetryPartition;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -370,7 +371,8 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedS3ControlEndp
     }
 }
 
-/// The STS client of a target: counted and its answers checked.
+/// The STS client that assumes a target's roles, from the credentials before them:
+/// counted and its answers checked.
 fn sts_client(sdk: &SdkConfig, counter: &ApiCounter) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(sdk)
@@ -387,6 +389,8 @@ pub struct Clients {
     pub sdk: SdkConfig,
     pub counter: ApiCounter,
     pub endpoint_url: Option<String>,
+    /// This collection's share of the SDK's retry state ([`Clients::partition`]).
+    partition: u64,
     pub sts: aws_sdk_sts::Client,
     pub iam: aws_sdk_iam::Client,
     pub s3control: aws_sdk_s3control::Client,
@@ -396,14 +400,26 @@ impl Clients {
     /// The clients of one target, counting into `counter` (the one `sdk_config` used,
     /// so that an `sts:AssumeRole` call is counted with the rest).
     pub fn new(sdk: SdkConfig, endpoint_url: Option<String>, counter: ApiCounter) -> Self {
-        let sts = sts_client(&sdk, &counter);
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let partition = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let home = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        let part = |service: &str| Self::partition_of(partition, service, &home);
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .retry_partition(part("sts"))
+                .interceptor(counter.for_service("sts"))
+                .interceptor(AnswerCheck::new(Protocol::Xml))
+                .build(),
+        );
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&sdk)
+                .retry_partition(part("iam"))
                 .interceptor(counter.for_service("iam"))
                 .interceptor(AnswerCheck::new(Protocol::Xml))
                 .build(),
         );
         let mut s3c = aws_sdk_s3control::config::Builder::from(&sdk)
+            .retry_partition(part("s3control"))
             .interceptor(counter.for_service("s3control"))
             .interceptor(AnswerCheck::new(Protocol::Xml));
         if let Some(url) = &endpoint_url {
@@ -414,16 +430,34 @@ impl Clients {
             sdk,
             counter,
             endpoint_url,
+            partition,
             sts,
             iam,
             s3control,
         }
     }
 
+    /// The SDK's retry state (its retry quota, and the adaptive mode's rate limiter)
+    /// for `service` in `region` of this collection alone. The SDK keeps that state per
+    /// partition name for the whole process, by default one per service and region: the
+    /// accounts collected at once would share it, and one throttled account would slow
+    /// all of them, while AWS throttles each account on its own. (The `sts:AssumeRole`
+    /// calls of an organization's members are the entry's own account's, and keep the
+    /// default partition: they are throttled together.)
+    fn partition_of(id: u64, service: &str, region: &str) -> RetryPartition {
+        RetryPartition::new(format!("{service}-{region}-collection{id}"))
+    }
+
+    fn partition(&self, service: &str, region: &str) -> RetryPartition {
+        Self::partition_of(self.partition, service, region)
+    }
+
     /// The Organizations client (a global service: the home region's endpoint).
     pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        let home = self.sdk.region().map(|r| r.to_string()).unwrap_or_default();
         aws_sdk_organizations::Client::from_conf(
             aws_sdk_organizations::config::Builder::from(&self.sdk)
+                .retry_partition(self.partition("organizations", &home))
                 .interceptor(self.counter.for_service("organizations"))
                 .interceptor(AnswerCheck::new(Protocol::Json))
                 .build(),
@@ -434,6 +468,7 @@ impl Clients {
         aws_sdk_config::Client::from_conf(
             aws_sdk_config::config::Builder::from(&self.sdk)
                 .region(Region::new(region.to_string()))
+                .retry_partition(self.partition("config", region))
                 .interceptor(self.counter.for_service("config"))
                 .interceptor(AnswerCheck::new(Protocol::Json))
                 .build(),
@@ -445,6 +480,7 @@ impl Clients {
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&self.sdk)
                 .region(Region::new(region.to_string()))
+                .retry_partition(self.partition("s3", region))
                 .force_path_style(self.endpoint_url.is_some())
                 .interceptor(self.counter.for_service("s3"))
                 .interceptor(AnswerCheck::new(Protocol::Xml))
@@ -510,5 +546,32 @@ mod tests {
             .contains("same pagination token"));
         assert!(PageTrail::default().token(None).is_ok());
         assert!(PageTrail::default().token(Some("")).is_ok());
+    }
+
+    /// Two collections (two accounts at once) never share the SDK's retry quota or
+    /// rate limiter; one collection's clients of a service and region do.
+    #[test]
+    fn each_collection_has_retry_state_of_its_own() {
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let a = super::Clients::new(sdk.clone(), None, super::ApiCounter::default());
+        let b = super::Clients::new(sdk, None, super::ApiCounter::default());
+        let part = |c: &super::Clients| c.iam.config().retry_partition().cloned();
+        assert!(part(&a).is_some());
+        assert_ne!(part(&a), part(&b));
+        assert_eq!(
+            a.s3("eu-west-1").config().retry_partition(),
+            a.s3("eu-west-1").config().retry_partition()
+        );
+        assert_ne!(
+            a.s3("eu-west-1").config().retry_partition(),
+            a.s3("us-east-1").config().retry_partition()
+        );
+        assert_ne!(
+            a.config("eu-west-1").config().retry_partition(),
+            b.config("eu-west-1").config().retry_partition()
+        );
     }
 }

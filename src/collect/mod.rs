@@ -2,7 +2,8 @@
 //!
 //! Services are read concurrently; every failure becomes a [`Problem`] in the snapshot
 //! (so the rules that needed that data report `error`), never an empty list that would
-//! pass. Retries are the SDK's standard strategy.
+//! pass. Retries are the SDK's (`--retry-mode`: adaptive by default), with retry state
+//! of each collection's own ([`aws::Clients`]).
 
 // A Problem is the error of every collector: large, but built at most once per section
 // and request, never on a hot path.
