@@ -34,25 +34,7 @@ fn org() -> &'static Org {
     static ORG: std::sync::OnceLock<Org> = std::sync::OnceLock::new();
     ORG.get_or_init(|| {
         let management = account_id();
-        let out = Command::new(python())
-            .arg(root().join("tests/moto/seed.py"))
-            .args([
-                "--endpoint",
-                &endpoint(),
-                "--account",
-                &management,
-                "--users",
-                "1",
-            ])
-            .arg("organization")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = seed_json(&management, "organization", &["--users", "1"]);
         Org {
             management,
             keys: Keys {
@@ -64,8 +46,6 @@ fn org() -> &'static Org {
         }
     })
 }
-
-use std::process::Command;
 
 /// A work dir whose targets.json has one Organization entry `org` with `filters`
 /// (the inside of "Organization" after RoleName).

@@ -84,14 +84,14 @@ struct CollectArgs {
     #[arg(long = "region", value_name = "REGION")]
     regions: Vec<String>,
     /// How many targets are collected at once (each with its own bounded requests)
-    // Why 8: each account has up to about 25 requests in flight (IAM's five reads,
-    // AWS Config four regions at a time, sixteen buckets), so 8 accounts keep some 200
-    // requests open: what a laptop or a CI runner serves without connection errors,
-    // and peak memory stays well under 100 MB whatever the number of accounts (bench/run
+    // Why 8: each account has up to about 25 requests in flight (IAM's five reads, AWS
+    // Config four regions at a time, sixteen buckets), so 8 accounts keep some 200
+    // requests open: what a laptop or a CI runner serves without connection errors, and
+    // peak memory stays well under 100 MB whatever the number of accounts (bench/run
     // measures it). Against moto, one Python process, 4, 8 and 16 took the same time
-    // for 20 accounts (2.1 to 2.4 s); against AWS,
-    // where each request waits on the network, more help until the machine's
-    // connections or TLS handshakes are the limit: raise it there.
+    // for 20 accounts (2.1 to 2.4 s); against AWS, where each request waits on the
+    // network, more help until the machine's connections or TLS handshakes are the
+    // limit: raise it there.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     jobs: u64,
     /// Attempts per request, retries included
@@ -239,6 +239,12 @@ enum Command {
         /// "Regions" win
         #[arg(long = "region", value_name = "REGION")]
         regions: Vec<String>,
+        /// Attempts per request, retries included
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+        max_attempts: u32,
+        /// The SDK's retry mode: adaptive also slows a client down after throttling
+        #[arg(long, value_enum, default_value = "adaptive")]
+        retry_mode: RetryModeArg,
     },
     /// Add the AWS Config managed rules marked AddIfMissing that a target lacks
     #[command(
@@ -339,6 +345,8 @@ pub fn run() -> ExitCode {
             shard,
             endpoint_url,
             regions,
+            max_attempts,
+            retry_mode,
         } => selection::run(
             &file,
             offline,
@@ -346,8 +354,8 @@ pub fn run() -> ExitCode {
             &Connection {
                 endpoint_url: endpoint_url.filter(|u| !u.is_empty()),
                 regions,
-                max_attempts: 3,
-                retry_mode: RetryMode::Adaptive,
+                max_attempts,
+                retry_mode: retry_mode.mode(),
             },
         ),
         Command::Rules { explain } => rules::run(explain.as_deref()),

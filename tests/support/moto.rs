@@ -44,6 +44,16 @@ pub struct Keys {
 }
 
 pub fn seed(account: &str, scenario: &str, extra: &[&str]) -> Keys {
+    let v = seed_json(account, scenario, extra);
+    Keys {
+        id: v["access_key_id"].as_str().unwrap().to_string(),
+        secret: v["secret_access_key"].as_str().unwrap().to_string(),
+    }
+}
+
+/// What seed.py printed: the auditor's keys, and what the scenario returns (an
+/// organization's members and units).
+pub fn seed_json(account: &str, scenario: &str, extra: &[&str]) -> Value {
     let out = Command::new(python())
         .arg(root().join("tests/moto/seed.py"))
         .args(["--endpoint", &endpoint(), "--account", account])
@@ -56,11 +66,7 @@ pub fn seed(account: &str, scenario: &str, extra: &[&str]) -> Keys {
         "seeding {scenario} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    Keys {
-        id: v["access_key_id"].as_str().unwrap().to_string(),
-        secret: v["secret_access_key"].as_str().unwrap().to_string(),
-    }
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 pub fn ck(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
