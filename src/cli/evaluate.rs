@@ -207,7 +207,7 @@ pub fn print_outcomes(outcomes: &[eval::Outcome]) -> Exit {
     let mut out = stdout.lock();
     for o in outcomes {
         exit = exit.worst(o.exit);
-        let s = o.summary;
+        let s = o.summary.total;
         let mut triaged = Vec::new();
         if s.suppressed > 0 {
             triaged.push(format!("{} suppressed", s.suppressed));
@@ -314,17 +314,18 @@ fn print_compact(outcomes: &[eval::Outcome]) -> Exit {
     );
     let mut worst: Vec<&eval::Outcome> = outcomes
         .iter()
-        .filter(|o| o.summary.fail > o.summary.suppressed)
+        .filter(|o| o.summary.total.fail > o.summary.total.suppressed)
         .collect();
-    worst.sort_by_key(|o| std::cmp::Reverse(o.summary.fail - o.summary.suppressed));
+    worst.sort_by_key(|o| std::cmp::Reverse(o.summary.total.fail - o.summary.total.suppressed));
     if !worst.is_empty() {
         say!("most failures:");
         for o in worst.iter().take(10) {
             say!(
                 "  {:<40} {:>5} fail{}  {}",
                 Escaped(&o.target).to_string(),
-                o.summary.fail - o.summary.suppressed,
+                o.summary.total.fail - o.summary.total.suppressed,
                 o.summary
+                    .total
                     .new
                     .map(|n| format!(" ({n} new)"))
                     .unwrap_or_default(),
@@ -344,7 +345,7 @@ fn print_compact(outcomes: &[eval::Outcome]) -> Exit {
                 .first()
                 .map(|p| p.to_string())
                 .or_else(|| o.problem.clone())
-                .unwrap_or_else(|| format!("{} error result(s)", o.summary.error));
+                .unwrap_or_else(|| format!("{} error result(s)", o.summary.total.error));
             say!("  {:<40} {}", Escaped(&o.target).to_string(), Escaped(why));
         }
     }

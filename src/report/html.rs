@@ -191,7 +191,7 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
     for (_, list) in &mut groups {
         list.sort_by_key(|r| (r.status, r.suppressed.is_some(), r.new != Some(true)));
     }
-    let s = report.summary;
+    let s = report.summary.total;
     let verdict = triage::verdict(report);
     let with_new = report.baseline.is_some();
     let with_suppressed = s.suppressed > 0 || report.suppressions.is_some();

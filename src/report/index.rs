@@ -81,12 +81,12 @@ fn order(rows: &[Row]) -> Vec<Row> {
     v.sort_by(|a, b| {
         (
             rank(a.status),
-            std::cmp::Reverse(a.summary.fail - a.summary.suppressed),
+            std::cmp::Reverse(a.summary.total.fail - a.summary.total.suppressed),
             &a.target,
         )
             .cmp(&(
                 rank(b.status),
-                std::cmp::Reverse(b.summary.fail - b.summary.suppressed),
+                std::cmp::Reverse(b.summary.total.fail - b.summary.total.suppressed),
                 &b.target,
             ))
     });
@@ -226,11 +226,11 @@ fn html(rows: &[Row], entries: &[Entry]) -> String {
             o,
             "</td><td class=\"{0}\" data-v=\"{rank}\">{0}</td><td class=\"n\">{1}</td><td class=\"n\">{2}</td><td class=\"n\">{3}</td><td class=\"n\">{4}</td><td class=\"n\">{5}</td><td class=\"n\">{6}</td><td>",
             r.status,
-            r.summary.fail,
-            r.summary.suppressed,
-            r.summary.new.map(|n| n.to_string()).unwrap_or_default(),
-            r.summary.error,
-            r.summary.pass,
+            r.summary.total.fail,
+            r.summary.total.suppressed,
+            r.summary.total.new.map(|n| n.to_string()).unwrap_or_default(),
+            r.summary.total.error,
+            r.summary.total.pass,
             r.problems
         );
         let link = r
@@ -264,7 +264,10 @@ mod tests {
             account_name: Some("<b>".into()),
             status,
             summary: Summary {
-                fail,
+                total: super::super::Tally {
+                    fail,
+                    ..Default::default()
+                },
                 ..Summary::default()
             },
             problems: 0,

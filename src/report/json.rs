@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use chrono::SecondsFormat;
 
-use super::{Summary, TargetReport};
+use super::{Summary, Tally, TargetReport};
 use crate::rules::Finding;
 
 impl TargetReport {
@@ -49,19 +49,17 @@ impl TargetReport {
         w.write_all(b",\n  \"snapshot\": ")?;
         json_str(w, &self.snapshot)?;
         let Summary {
-            pass,
-            fail,
-            error,
-            suppressed,
-            new,
-        } = self.summary;
-        write!(
-            w,
-            ",\n  \"summary\": {{\"pass\": {pass}, \"fail\": {fail}, \"error\": {error}, \"suppressed\": {suppressed}"
-        )?;
-        if let Some(new) = new {
-            write!(w, ", \"new\": {new}")?;
-        }
+            total,
+            resource,
+            account,
+        } = &self.summary;
+        w.write_all(b",\n  \"summary\": {")?;
+        write_tally(w, total)?;
+        w.write_all(b", \"resource\": {")?;
+        write_tally(w, resource)?;
+        w.write_all(b"}, \"account\": {")?;
+        write_tally(w, account)?;
+        w.write_all(b"}")?;
         w.write_all(b"},\n  \"results\": [")?;
         for (i, r) in self.results.iter().enumerate() {
             w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
@@ -104,7 +102,7 @@ impl TargetReport {
 
 /// One result as a compact JSON object, keys in the struct's order.
 fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
-    // Ids, rule names, checks, statuses and severities are CloudKestrel's own words,
+    // Ids, rule names, checks, scopes, statuses and severities are CloudKestrel's own words,
     // never escaped.
     let mut id = Vec::with_capacity(32);
     f.id.write_hex(&mut id);
@@ -114,7 +112,16 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
     w.write_all(f.rule.as_bytes())?;
     w.write_all(b"\", \"check\": \"")?;
     w.write_all(f.check.as_str().as_bytes())?;
+    w.write_all(b"\", \"scope\": \"")?;
+    w.write_all(f.scope.as_str().as_bytes())?;
     w.write_all(b"\"")?;
+    if let Some(c) = &f.cause {
+        id.clear();
+        c.id.write_hex(&mut id);
+        w.write_all(b", \"cause\": \"")?;
+        w.write_all(&id)?;
+        w.write_all(b"\"")?;
+    }
     w.write_all(b", \"resource\": ")?;
     json_str(w, &f.resource)?;
     w.write_all(b", \"resource_name\": ")?;
@@ -156,6 +163,19 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
         write_applied(w, s)?;
     }
     w.write_all(b"}")
+}
+
+/// A [`Tally`]'s fields, in its order, without braces.
+fn write_tally<W: Write>(w: &mut W, t: &Tally) -> io::Result<()> {
+    write!(
+        w,
+        "\"pass\": {}, \"fail\": {}, \"error\": {}, \"suppressed\": {}",
+        t.pass, t.fail, t.error, t.suppressed
+    )?;
+    if let Some(new) = t.new {
+        write!(w, ", \"new\": {new}")?;
+    }
+    Ok(())
 }
 
 /// A suppression as a result carries it: `{"reason", "expires", "owner"}`.
@@ -207,7 +227,7 @@ fn json_opt_str<W: Write>(w: &mut W, s: Option<&str>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Check, Status};
+    use crate::rules::{Check, Scope, Status};
 
     /// The words the JSON writer copies without escaping need none.
     #[test]
@@ -224,7 +244,8 @@ mod tests {
             .iter()
             .map(|r| r.meta().name)
             .chain(checks.iter().map(|c| c.as_str()))
-            .chain([Status::Pass, Status::Fail, Status::Error].map(Status::as_str));
+            .chain([Status::Pass, Status::Fail, Status::Error].map(Status::as_str))
+            .chain([Scope::Resource, Scope::Account].map(Scope::as_str));
         for w in words {
             assert!(!json_needs_escaping(w), "{w}");
             assert_eq!(serde_json::to_string(w).unwrap(), format!("\"{w}\""));

@@ -5,6 +5,7 @@ pub mod index;
 mod json;
 pub mod junit;
 pub mod sarif;
+mod summary;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
@@ -12,38 +13,9 @@ use serde::{Serialize, Serializer};
 use crate::model::Problem;
 use crate::rules::id::FindingId;
 use crate::rules::{Finding, Status};
+pub use summary::{Summary, Tally};
 
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// The counts of a report. `fail` counts every failure, `suppressed` those of them a
-/// suppression accepts; `new`, with a baseline, those absent from it (suppressed or not).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub pass: usize,
-    pub fail: usize,
-    pub error: usize,
-    pub suppressed: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new: Option<usize>,
-}
-
-impl Summary {
-    pub fn of(results: &[Finding]) -> Self {
-        let mut s = Summary::default();
-        for r in results {
-            match r.status {
-                Status::Pass => s.pass += 1,
-                Status::Fail => s.fail += 1,
-                Status::Error => s.error += 1,
-            }
-            s.suppressed += usize::from(r.suppressed.is_some());
-            if let Some(new) = r.new {
-                *s.new.get_or_insert(0) += usize::from(new);
-            }
-        }
-        s
-    }
-}
 
 fn rfc3339<S: Serializer>(d: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
     match d {
@@ -96,6 +68,10 @@ impl TargetReport {
     ) -> Self {
         sort_results(&mut results, rule_order);
         let account = account_id.as_deref().unwrap_or_default();
+        // The results that follow from another nearly all follow from the same one (a
+        // missing policy's): its id is made once.
+        let mut last_cause: Option<(&str, crate::rules::Check, std::sync::Arc<str>, FindingId)> =
+            None;
         for r in &mut results {
             r.id = FindingId::of(
                 account,
@@ -104,6 +80,20 @@ impl TargetReport {
                 &r.resource,
                 r.aspect.unwrap_or_default(),
             );
+            if let Some(c) = &mut r.cause {
+                c.id = match &last_cause {
+                    Some((rule, check, resource, id))
+                        if *rule == r.rule && *check == c.check && *resource == c.resource =>
+                    {
+                        *id
+                    }
+                    _ => {
+                        let id = FindingId::of(account, r.rule, c.check.as_str(), &c.resource, "");
+                        last_cause = Some((r.rule, c.check, c.resource.clone(), id));
+                        id
+                    }
+                };
+            }
         }
         TargetReport {
             schema_version: SCHEMA_VERSION,
@@ -123,7 +113,7 @@ impl TargetReport {
 
     /// Whether every configured check could be decided from complete data.
     pub fn fully_audited(&self) -> bool {
-        self.summary.error == 0 && self.problems.is_empty()
+        self.summary.total.error == 0 && self.problems.is_empty()
     }
 
     /// The worst results, at most `n`: errors, then failures no suppression accepts,

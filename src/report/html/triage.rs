@@ -59,7 +59,7 @@ impl Counts {
 
 /// The verdict line: its class and text. Suppressed failures are not findings to fix.
 pub(super) fn verdict(report: &TargetReport) -> (&'static str, &'static str) {
-    let s = report.summary;
+    let s = report.summary.total;
     if !report.fully_audited() {
         (
             "error",
@@ -77,7 +77,7 @@ pub(super) fn verdict(report: &TargetReport) -> (&'static str, &'static str) {
 /// The report's counts beside the verdict: failures to fix and suppressed ones apart,
 /// new and fixed ones with a baseline.
 pub(super) fn verdict_counts(report: &TargetReport) -> impl RenderOnce + '_ {
-    let s = report.summary;
+    let s = report.summary.total;
     let fixed = report.fixed.as_ref().map(Vec::len);
     owned_html! {
         span(class = "count pass") : format_args!("{} passed", s.pass);
@@ -228,7 +228,7 @@ pub(super) fn section(report: &TargetReport) -> impl RenderOnce + '_ {
                 h2 : "Triage";
                 @ if let Some(s) = &report.suppressions {
                     p {
-                        : format_args!("{} failure(s) accepted by suppressions in ", report.summary.suppressed);
+                        : format_args!("{} failure(s) accepted by suppressions in ", report.summary.total.suppressed);
                         code : Esc(&s.file);
                         : ": they stay failures, shown apart in each rule, and are not findings to fix.";
                     }
