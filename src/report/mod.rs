@@ -1,5 +1,6 @@
 //! Reports: the JSON contract (`schema_version` 1) and the self-contained HTML page.
 
+pub mod headline;
 pub mod html;
 pub mod index;
 mod json;
@@ -117,14 +118,17 @@ impl TargetReport {
     }
 
     /// The worst results, at most `n`: errors, then failures no suppression accepts,
-    /// new ones first, the most severe first.
+    /// new ones first, about resources before the account's setup, the most severe
+    /// first. Failures that follow from another are left out: that one is listed.
     pub fn worst(&self, n: usize) -> Vec<&Finding> {
         let mut bad: Vec<&Finding> = self
             .results
             .iter()
-            .filter(|r| r.status == Status::Error || r.unsuppressed_failure())
+            .filter(|r| {
+                r.status == Status::Error || (r.unsuppressed_failure() && r.cause.is_none())
+            })
             .collect();
-        bad.sort_by_key(|r| (r.status, r.new != Some(true), r.severity));
+        bad.sort_by_key(|r| (r.status, r.new != Some(true), r.scope, r.severity));
         bad.truncate(n);
         bad
     }
