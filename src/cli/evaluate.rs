@@ -306,7 +306,7 @@ fn headline(o: &eval::Outcome) -> String {
         r.fail,
         if r.fail == 1 { "" } else { "s" },
         r.pass,
-        o.account_setup.items().join(", ")
+        o.account_setup.words()
     )
 }
 
@@ -357,7 +357,7 @@ fn print_compact(outcomes: &[eval::Outcome]) -> Exit {
                     .new
                     .map(|n| format!(" ({n} new)"))
                     .unwrap_or_default(),
-                Escaped(o.account_setup.items().join(", ")),
+                Escaped(o.account_setup.words()),
                 Escaped(o.account_name.as_deref().unwrap_or(""))
             );
         }

@@ -97,62 +97,91 @@ impl AccountHeadline {
     /// The items, most pressing first: errors, missing and differing policies, rules
     /// not deployed or not evaluated, setup gaps, then what triage says. "as expected"
     /// when there is nothing to say, "not checked" without account-level results.
-    pub fn items(&self) -> Vec<String> {
+    pub fn items(&self) -> Vec<Item> {
         let n = |count: usize, one: &str, many: &str| {
             format!("{count} {}", if count == 1 { one } else { many })
         };
         let mut out = Vec::new();
+        let mut say = |kind, text: String| out.push(Item { kind, text });
         if self.error > 0 {
-            out.push(n(self.error, "error", "errors"));
+            say("error", n(self.error, "error", "errors"));
         }
         for (rule, users) in &self.missing_policies {
-            out.push(match users {
-                0 => format!("{rule} missing"),
-                _ => format!(
-                    "{rule} missing ({} not covered)",
-                    n(*users, "user", "users")
-                ),
-            });
+            say(
+                "fail",
+                match users {
+                    0 => format!("{rule} missing"),
+                    _ => format!(
+                        "{rule} missing ({} not covered)",
+                        n(*users, "user", "users")
+                    ),
+                },
+            );
         }
         for rule in &self.differing_policies {
-            out.push(format!("{rule} differs"));
+            say("fail", format!("{rule} differs"));
         }
         if !self.not_deployed.is_empty() {
-            out.push(n(self.not_deployed.len(), "rule", "rules") + " not deployed");
+            say(
+                "fail",
+                n(self.not_deployed.len(), "rule", "rules") + " not deployed",
+            );
         }
         if !self.not_recorded.is_empty() {
             let count = self.not_recorded.len();
-            out.push(format!(
-                "{} not evaluated ({} types are not recorded)",
-                n(count, "rule", "rules"),
-                if count == 1 { "its" } else { "their" }
-            ));
+            say(
+                "fail",
+                format!(
+                    "{} not evaluated ({} types are not recorded)",
+                    n(count, "rule", "rules"),
+                    if count == 1 { "its" } else { "their" }
+                ),
+            );
         }
         if self.setup > 0 {
-            out.push(n(
-                self.setup,
-                "expected group or attachment missing",
-                "expected groups or attachments missing",
-            ));
+            say(
+                "fail",
+                n(
+                    self.setup,
+                    "expected group or attachment missing",
+                    "expected groups or attachments missing",
+                ),
+            );
         }
         if self.suppressed > 0 {
-            out.push(format!("{} suppressed", self.suppressed));
+            say("suppressed", format!("{} suppressed", self.suppressed));
         }
         if let Some(new) = self.new.filter(|n| *n > 0) {
-            out.push(format!("{new} new"));
+            say("new", format!("{new} new"));
         }
         if out.is_empty() {
-            out.push(
-                if self.checked {
-                    "as expected"
-                } else {
-                    "not checked"
-                }
-                .into(),
-            );
+            out.push(match self.checked {
+                true => Item {
+                    kind: "pass",
+                    text: "as expected".into(),
+                },
+                false => Item {
+                    kind: "none",
+                    text: "not checked".into(),
+                },
+            });
         }
         out
     }
+
+    /// The items' words, joined: the terminal's account half.
+    pub fn words(&self) -> String {
+        let texts: Vec<String> = self.items().into_iter().map(|i| i.text).collect();
+        texts.join(", ")
+    }
+}
+
+/// One item of the headline: its words, and the kind of thing it says as a CSS class
+/// word of the HTML report (`error`, `fail`, `suppressed`, `new`, `pass` or `none`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub kind: &'static str,
+    pub text: String,
 }
 
 #[cfg(test)]
@@ -169,18 +198,6 @@ mod tests {
             status,
             Severity::High,
             "m",
-        )
-    }
-
-    fn report(results: Vec<Finding>) -> TargetReport {
-        TargetReport::new(
-            "t".into(),
-            Some("123456789012".into()),
-            None,
-            "s".into(),
-            results,
-            Vec::new(),
-            &["Force_MFA", "IAM_USER_MFA_ENABLED", "Account_Setup"],
         )
     }
 
@@ -216,9 +233,9 @@ mod tests {
             owner: None,
         }));
         results.push(setup);
-        let h = AccountHeadline::of(&report(results));
+        let h = AccountHeadline::of(&TargetReport::of_results(results));
         assert_eq!(
-            h.items(),
+            h.words().split(", ").collect::<Vec<_>>(),
             [
                 "Force_MFA missing (3 users not covered)",
                 "1 rule not evaluated (its types are not recorded)",
@@ -227,7 +244,7 @@ mod tests {
         );
         assert_eq!((h.following, h.to_fix()), (3, true));
 
-        let clean = AccountHeadline::of(&report(vec![result(
+        let clean = AccountHeadline::of(&TargetReport::of_results(vec![result(
             "IAM_USER_MFA_ENABLED",
             Check::Deployed,
             "a",
@@ -235,15 +252,16 @@ mod tests {
         )
         .in_state(AccountState::Deployed)]));
         assert_eq!(
-            (clean.items(), clean.to_fix()),
-            (vec!["as expected".into()], false)
+            (clean.words().as_str(), clean.to_fix()),
+            ("as expected", false)
         );
-        let none = AccountHeadline::of(&report(vec![result(
+        assert_eq!(clean.items()[0].kind, "pass");
+        let none = AccountHeadline::of(&TargetReport::of_results(vec![result(
             "IAM_USER_MFA_ENABLED",
             Check::Local,
             "bob",
             Status::Error,
         )]));
-        assert_eq!(none.items(), ["not checked"]);
+        assert_eq!(none.words(), "not checked");
     }
 }

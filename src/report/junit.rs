@@ -164,18 +164,6 @@ mod tests {
     use super::*;
     use crate::rules::{Check, Severity};
 
-    fn report_of(results: Vec<Finding>, rules: &[&str]) -> TargetReport {
-        TargetReport::new(
-            "t".into(),
-            Some("123456789012".into()),
-            None,
-            "s.sqlite".into(),
-            results,
-            Vec::new(),
-            rules,
-        )
-    }
-
     /// Hostile account text reaches the file as character references that a parser
     /// reads back as the same text; nothing in the file can drive a terminal.
     #[test]
@@ -190,7 +178,11 @@ mod tests {
             Severity::High,
             format!("{hostile} has no MFA device"),
         );
-        let xml = to_xml(&report_of(vec![f], &["IAM_USER_MFA_ENABLED"]), &[]).unwrap();
+        let xml = to_xml(
+            &TargetReport::of_results_in(vec![f], &["IAM_USER_MFA_ENABLED"]),
+            &[],
+        )
+        .unwrap();
         assert!(
             !xml.contains(|c: char| c != '\n' && crate::untrusted::is_unsafe(c)),
             "{xml:?}"
@@ -233,7 +225,10 @@ mod tests {
             )
         };
         let results = vec![f("B", "x"), f("B", "y"), f("A", "x"), f("Z", "x")];
-        let r = report(&report_of(results, &["B", "C", "A"]), &["B", "C", "A"]);
+        let r = report(
+            &TargetReport::of_results_in(results, &["B", "C", "A"]),
+            &["B", "C", "A"],
+        );
         let suites: Vec<(&str, usize)> = r
             .test_suites
             .iter()

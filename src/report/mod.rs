@@ -134,6 +134,30 @@ impl TargetReport {
     }
 }
 
+#[cfg(test)]
+impl TargetReport {
+    /// A report of target `t` in account 123456789012 with these results, its rules in
+    /// the order of their first results: for tests of what is made of reports.
+    pub(crate) fn of_results(results: Vec<Finding>) -> Self {
+        let mut rules: Vec<&'static str> = results.iter().map(|r| r.rule).collect();
+        rules.dedup();
+        TargetReport::of_results_in(results, &rules)
+    }
+
+    /// The same, its rules in `rule_order`.
+    pub(crate) fn of_results_in(results: Vec<Finding>, rule_order: &[&str]) -> Self {
+        TargetReport::new(
+            "t".into(),
+            Some("123456789012".into()),
+            None,
+            "s.sqlite".into(),
+            results,
+            Vec::new(),
+            rule_order,
+        )
+    }
+}
+
 /// Sorts results by rule (in `rule_order`; unknown rules last, by name), then check,
 /// resource name and resource. `rules::evaluate` emits each rule's results together,
 /// in targets.json order: then only each rule's own results need sorting, which

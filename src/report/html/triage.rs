@@ -65,37 +65,17 @@ pub(super) fn verdict(report: &TargetReport) -> (&'static str, &'static str) {
             "error",
             "Not fully audited: some data could not be collected or read",
         )
-    } else if s.fail > s.suppressed {
+    } else if report.summary.resource.to_fix() > 0 {
         ("fail", "Findings to fix")
+    } else if s.to_fix() > 0 {
+        (
+            "fail",
+            "Findings to fix in the account's setup; none about resources",
+        )
     } else if s.suppressed > 0 {
         ("pass", "No findings to fix: every failure is suppressed")
     } else {
         ("pass", "Every check passed")
-    }
-}
-
-/// The report's counts beside the verdict: failures to fix and suppressed ones apart,
-/// new and fixed ones with a baseline.
-pub(super) fn verdict_counts(report: &TargetReport) -> impl RenderOnce + '_ {
-    let s = report.summary.total;
-    let fixed = report.fixed.as_ref().map(Vec::len);
-    owned_html! {
-        span(class = "count pass") : format_args!("{} passed", s.pass);
-        span(class = "count fail", title = "failures no suppression accepts") :
-            format_args!("{} failed", s.fail - s.suppressed);
-        @ if s.suppressed > 0 || report.suppressions.is_some() {
-            span(class = "count suppressed", title = "failures a suppression accepts: not counted as findings to fix") :
-                format_args!("{} suppressed", s.suppressed);
-        }
-        span(class = "count error") : format_args!("{} errors", s.error);
-        @ if let Some(new) = s.new {
-            span(class = "count new", title = "failures the baseline does not have (suppressed ones included)") :
-                format_args!("{new} new");
-        }
-        @ if let Some(fixed) = fixed {
-            a(class = "count fixed", href = "#fixed", title = "failures of the baseline that pass now or are gone") :
-                format_args!("{fixed} fixed");
-        }
     }
 }
 
