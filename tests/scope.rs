@@ -142,3 +142,90 @@ fn a_missing_policy_is_one_account_finding_not_one_per_user() {
         "{out}"
     );
 }
+
+/// Many targets (more than the terminal lists one by one): the compact summary ranks
+/// them by findings about resources and says what each account's setup lacks;
+/// summary.json has each target's counts per scope as its report does, and index.html
+/// the same words as the terminal.
+#[test]
+fn many_targets_are_ranked_by_findings_about_resources() {
+    let dir = demo_dir();
+    let mut targets = serde_json::json!({"Targets": [{}]});
+    let rules = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(dir.path().join("targets.json")).unwrap(),
+    )
+    .unwrap()["Targets"][0]["demo"]["Rules"]
+        .clone();
+    // t0 to t8 are the demo account, t8 without the Force_MFA policy: its users'
+    // failures to have it follow from that, carol's included, which was about her.
+    for i in 0..9 {
+        let name = format!("t{i}");
+        let mut f = demo_fixture();
+        f["metadata"]["target"] = name.clone().into();
+        if i == 8 {
+            f["iam"]["policies"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|p| p["name"] != "Force_MFA");
+        }
+        let fixture = write(dir.path(), &format!("{name}.json"), &f.to_string());
+        let out = format!("snapshots/{name}/2026-11-27T08-00-00Z.sqlite");
+        let o = import(dir.path(), &fixture, &out);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        targets["Targets"][0][&name] = serde_json::json!({ "Rules": rules });
+    }
+    write(dir.path(), "targets.json", &targets.to_string());
+    let o = ck(dir.path(), &["evaluate"]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("9 targets: 0 passed, 9 with findings (9 about resources, the others only about the account's setup), 0 not fully audited\nmost findings:\n"),
+        "{out}"
+    );
+    let reports: Vec<Value> = (0..9)
+        .map(|i| {
+            serde_json::from_str(
+                &std::fs::read_to_string(dir.path().join(format!("reports/t{i}.json"))).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let lines: Vec<&str> = out.lines().skip(2).collect();
+    assert_eq!(lines.len(), 9, "{out}");
+    // t8 has one finding about resources fewer (carol's): last.
+    assert!(lines[8].trim_start().starts_with("t8 "), "{out}");
+    let to_fix = |r: &Value| r["summary"]["resource"]["fail"].as_u64().unwrap();
+    assert_eq!(to_fix(&reports[8]) + 1, to_fix(&reports[0]));
+    let t8 = "Force_MFA missing (4 users not covered), User_Source_IP_Restrictions differs, 5 rules not deployed";
+    assert!(
+        lines[8].contains(&format!(
+            "{} resource findings; account: {t8}",
+            to_fix(&reports[8])
+        )),
+        "{out}"
+    );
+
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("reports/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let rows = summary["targets"].as_array().unwrap();
+    assert_eq!(rows.len(), 9);
+    for row in rows {
+        let i: usize = row["target"].as_str().unwrap()[1..].parse().unwrap();
+        assert_eq!(row["summary"], reports[i]["summary"], "{row}");
+        assert!(row["summary"]["resource"].is_object() && row["summary"]["account"].is_object());
+    }
+    assert_eq!(
+        rows[8]["target"], "t8",
+        "ranked by findings about resources"
+    );
+    let index = std::fs::read_to_string(dir.path().join("reports/index.html")).unwrap();
+    assert!(
+        index.contains(&format!(
+            "<td class=\"n\">{}</td><td>{t8}</td>",
+            to_fix(&reports[8])
+        )),
+        "{index}"
+    );
+}

@@ -328,7 +328,7 @@ fn print_compact(outcomes: &[eval::Outcome]) -> Exit {
     }
     let about_resources = outcomes
         .iter()
-        .filter(|o| o.summary.resource.to_fix() > 0)
+        .filter(|o| matches!(o.exit, Exit::Fail) && o.summary.resource.to_fix() > 0)
         .count();
     say!(
         "{} targets: {pass} passed, {fail} with findings ({about_resources} about resources, the others only about the account's setup), {error} not fully audited",
@@ -408,6 +408,7 @@ fn summary_rows(outcomes: &[eval::Outcome]) -> Vec<cloudkestrel::report::index::
                 _ => "error",
             },
             summary: o.summary,
+            account_setup: o.account_setup.words(),
             problems: o.problems.len() + usize::from(o.problem.is_some()),
             reports: o
                 .written
