@@ -11,8 +11,9 @@
 //!   check and the resource ARN (and the aspect, where one check gives one resource
 //!   several results), unique within the suite.
 //! - The message is repeated in the element's text with the details, the severity, the
-//!   finding id and, with a baseline, whether the failure is new: GitLab shows the
-//!   text, not the `message` attribute.
+//!   finding id, the scope (`resource` or `account`, and the id of the result an
+//!   account-level failure follows from) and, with a baseline, whether the failure is
+//!   new: GitLab shows the text, not the `message` attribute.
 //! - Every collection problem is an `<error>` case of a last suite, `collection`: the
 //!   run is incomplete even where no configured rule needed the data.
 //! - Account text is kept as XML parsers read it, but characters that could drive a
@@ -33,11 +34,15 @@ fn case(f: &Finding, classname: &str) -> TestCase {
         body.push_str(d);
     }
     body.push_str(&format!(
-        "\nresource: {}\nseverity: {}\nid: {}",
+        "\nresource: {}\nseverity: {}\nid: {}\nscope: {}",
         f.resource,
         f.severity.as_str(),
-        f.id
+        f.id,
+        f.scope.as_str()
     ));
+    if let Some(c) = &f.cause {
+        body.push_str(&format!("\nfollows from: {}", c.id));
+    }
     if let Some(new) = f.new {
         body.push_str(if new {
             "\nbaseline: new"
