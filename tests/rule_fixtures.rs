@@ -261,7 +261,7 @@ fn scope_problems(
             )),
             None => {}
             Some(c) => {
-                let cause = report.results.iter().find(|x| x.id == c.id);
+                let cause = report.results.iter().find(|x| x.id == c.id());
                 let ok = f.scope == Scope::Account
                     && f.check == Check::Attached
                     && f.status == Status::Fail

@@ -210,11 +210,9 @@ mod tests {
             result("Force_MFA", Check::PolicyDocument, "p", Status::Fail)
                 .in_state(AccountState::PolicyMissing),
         ];
+        let cause = crate::rules::Cause::new(Check::PolicyDocument, policy.into());
         for u in ["alice", "bob", "carol"] {
-            results.push(
-                result("Force_MFA", Check::Attached, u, Status::Fail)
-                    .follows(Check::PolicyDocument, policy.into()),
-            );
+            results.push(result("Force_MFA", Check::Attached, u, Status::Fail).follows(&cause));
         }
         results.push(
             result("IAM_USER_MFA_ENABLED", Check::Deployed, "a", Status::Fail)

@@ -176,7 +176,7 @@ fn results_table<'a>(rows: &'a [&'a Finding], suppressed: bool) -> impl RenderOn
                                 br;
                                 small(class = "cause") {
                                     : "Follows from ";
-                                    a(href = format_args!("#{}", finding_anchor(c.id))) : format_args!("the {} result", c.check.as_str());
+                                    a(href = format_args!("#{}", finding_anchor(c.id()))) : format_args!("the {} result", c.check.as_str());
                                     : ": fixing that fixes this.";
                                 }
                             }

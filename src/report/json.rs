@@ -117,7 +117,7 @@ fn write_finding<W: Write>(w: &mut W, f: &Finding) -> io::Result<()> {
     w.write_all(b"\"")?;
     if let Some(c) = &f.cause {
         id.clear();
-        c.id.write_hex(&mut id);
+        c.id().write_hex(&mut id);
         w.write_all(b", \"cause\": \"")?;
         w.write_all(&id)?;
         w.write_all(b"\"")?;

@@ -41,7 +41,7 @@ fn case(f: &Finding, classname: &str) -> TestCase {
         f.scope.as_str()
     ));
     if let Some(c) = &f.cause {
-        body.push_str(&format!("\nfollows from: {}", c.id));
+        body.push_str(&format!("\nfollows from: {}", c.id()));
     }
     if let Some(new) = f.new {
         body.push_str(if new {

@@ -69,10 +69,6 @@ impl TargetReport {
     ) -> Self {
         sort_results(&mut results, rule_order);
         let account = account_id.as_deref().unwrap_or_default();
-        // The results that follow from another nearly all follow from the same one (a
-        // missing policy's): its id is made once.
-        let mut last_cause: Option<(&str, crate::rules::Check, std::sync::Arc<str>, FindingId)> =
-            None;
         for r in &mut results {
             r.id = FindingId::of(
                 account,
@@ -81,19 +77,9 @@ impl TargetReport {
                 &r.resource,
                 r.aspect.unwrap_or_default(),
             );
-            if let Some(c) = &mut r.cause {
-                c.id = match &last_cause {
-                    Some((rule, check, resource, id))
-                        if *rule == r.rule && *check == c.check && *resource == c.resource =>
-                    {
-                        *id
-                    }
-                    _ => {
-                        let id = FindingId::of(account, r.rule, c.check.as_str(), &c.resource, "");
-                        last_cause = Some((r.rule, c.check, c.resource.clone(), id));
-                        id
-                    }
-                };
+            // Made once for all the results that follow from it.
+            if let Some(c) = &r.cause {
+                c.id_or(|| FindingId::of(account, r.rule, c.check.as_str(), &c.resource, ""));
             }
         }
         TargetReport {

@@ -343,7 +343,7 @@ fn result(f: &Finding, account: &str, target: &str, rule_index: Option<usize>) -
         ("target", json!(target)),
     ]);
     if let Some(c) = &f.cause {
-        properties.insert("followsFrom".into(), json!(c.id.to_string()));
+        properties.insert("followsFrom".into(), json!(c.id().to_string()));
     }
     let mut r = SarifResult::builder()
         .rule_id(f.rule)

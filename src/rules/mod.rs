@@ -301,7 +301,7 @@ pub struct Finding {
     /// For an account-level result that follows from another of the same rule (a user
     /// who cannot have a policy the account lacks): that one ([`Finding::follows`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<Cause>,
+    pub cause: Option<Arc<Cause>>,
     /// The ARN of the resource (user, policy, bucket, account root). Shared, not
     /// copied: a user's ARN and name appear in one result per rule (see
     /// [`AccountIndex::user_names`]).
@@ -380,15 +380,11 @@ impl Finding {
         self
     }
 
-    /// This result as an account-level one that follows from the same rule's `check`
-    /// result on `resource`: fixing that one fixes this one.
-    pub fn follows(mut self, check: Check, resource: Arc<str>) -> Self {
+    /// This result as an account-level one that follows from `cause`, a result of the
+    /// same rule: fixing that one fixes this one.
+    pub fn follows(mut self, cause: &Arc<Cause>) -> Self {
         self.scope = Scope::Account;
-        self.cause = Some(Cause {
-            check,
-            resource,
-            id: id::FindingId::default(),
-        });
+        self.cause = Some(cause.clone());
         self
     }
 

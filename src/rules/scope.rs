@@ -16,7 +16,7 @@
 //! A scope changes no status: an account-level failure is a failure like any other
 //! (exit 1 unless suppressed), and an error is an error whatever its scope.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Serialize, Serializer};
 
@@ -50,19 +50,49 @@ impl Check {
     }
 }
 
-/// The account-level result of the same rule that a result follows from: its check
-/// and resource (a result without an aspect), and its id once the report is made (see
-/// [`crate::report::TargetReport::new`]). In the JSON report, that id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The account-level result of the same rule that results follow from: its check and
+/// resource (a result without an aspect), and its id, made when the first report of
+/// these results is ([`crate::report::TargetReport::new`]). Shared by every result
+/// that follows from it (one per user of a missing policy), so that each carries a
+/// pointer, not a copy. In the JSON report, that id.
+#[derive(Debug)]
 pub struct Cause {
     pub check: Check,
     pub resource: Arc<str>,
-    pub id: FindingId,
+    id: OnceLock<FindingId>,
 }
+
+impl Cause {
+    pub fn new(check: Check, resource: Arc<str>) -> Arc<Cause> {
+        Arc::new(Cause {
+            check,
+            resource,
+            id: OnceLock::new(),
+        })
+    }
+
+    /// Its id, made by `make` the first time.
+    pub fn id_or(&self, make: impl FnOnce() -> FindingId) -> FindingId {
+        *self.id.get_or_init(make)
+    }
+
+    /// Its id; the default one before a report was made of the results.
+    pub fn id(&self) -> FindingId {
+        self.id.get().copied().unwrap_or_default()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        (self.check, &self.resource, self.id()) == (other.check, &other.resource, other.id())
+    }
+}
+
+impl Eq for Cause {}
 
 impl Serialize for Cause {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.id.serialize(s)
+        self.id().serialize(s)
     }
 }
 

@@ -31,16 +31,32 @@ pub(super) struct RuleScopes<'a> {
 }
 
 impl<'a> RuleScopes<'a> {
+    /// In one pass, without copying the list: it runs twice per rule (the table and the
+    /// section), over every result.
     pub fn of(list: &[&'a Finding]) -> Self {
-        let (resource, account): (Vec<&Finding>, Vec<&Finding>) =
-            list.iter().partition(|r| r.scope == Scope::Resource);
-        RuleScopes {
-            resource: Counts::of(&resource),
-            has_resource: !resource.is_empty(),
-            following: account.iter().filter(|r| r.cause.is_some()).count(),
-            new: account.iter().any(|r| r.new == Some(true)),
-            setup: account.into_iter().filter(|r| r.cause.is_none()).collect(),
+        let mut s = RuleScopes {
+            resource: Counts::default(),
+            has_resource: false,
+            setup: Vec::new(),
+            following: 0,
+            new: false,
+        };
+        for r in list {
+            match r.scope {
+                Scope::Resource => {
+                    s.has_resource = true;
+                    s.resource.add(r);
+                }
+                Scope::Account => {
+                    s.new |= r.new == Some(true);
+                    match r.cause {
+                        Some(_) => s.following += 1,
+                        None => s.setup.push(r),
+                    }
+                }
+            }
         }
+        s
     }
 
     /// The verdict over the results about resources, as a badge ("—" without any).

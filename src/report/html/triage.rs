@@ -28,18 +28,15 @@ pub(super) struct Counts {
 }
 
 impl Counts {
-    pub fn of(results: &[&Finding]) -> Counts {
-        let mut c = Counts::default();
-        for r in results {
-            match r.status {
-                Status::Pass => c.pass += 1,
-                Status::Error => c.error += 1,
-                Status::Fail if r.suppressed.is_some() => c.suppressed += 1,
-                Status::Fail => c.fail += 1,
-            }
-            c.new += usize::from(r.new == Some(true));
+    /// Counts one more result.
+    pub fn add(&mut self, r: &Finding) {
+        match r.status {
+            Status::Pass => self.pass += 1,
+            Status::Error => self.error += 1,
+            Status::Fail if r.suppressed.is_some() => self.suppressed += 1,
+            Status::Fail => self.fail += 1,
         }
-        c
+        self.new += usize::from(r.new == Some(true));
     }
 
     /// The worst of the results, as a badge's class and word: an error, a failure to

@@ -4,13 +4,11 @@
 pub mod force_mfa;
 pub mod user_source_ip_restrictions;
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
 use crate::model::{ManagedPolicy, Section};
 use crate::policy::{normalize, Policy};
-use crate::rules::{cat, AccountState, Check, Context, Finding, Status};
+use crate::rules::{cat, AccountState, Cause, Check, Context, Finding, Status};
 use crate::targets::SOURCE_IP_PARAM;
 
 pub const NEEDS: &[Section] = &[Section::IamAuthorization];
@@ -63,9 +61,9 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
     let policy = find_policy(cx, name);
     // Without the policy, every user's `attached` failure follows from the
     // `policy-document` one: creating the policy is the one thing to do.
-    let missing: Arc<str> = match policy {
-        Some(_) => Arc::from(""),
-        None => missing_arn(cx).into(),
+    let missing = match policy {
+        Some(_) => None,
+        None => Some(Cause::new(Check::PolicyDocument, missing_arn(cx).into())),
     };
     for (user, (arn, user_name)) in cx.account.iam.users.iter().zip(&cx.index.user_names) {
         if cx.ignored(&user.name) {
@@ -76,16 +74,18 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
             cx.finding(Check::Attached, arn.clone(), user_name.clone(), status, msg)
         };
         let Some(policy) = policy else {
-            out.push(
-                finding(
-                    Status::Fail,
-                    format!(
-                        "{} cannot have {name} attached: the account has no such policy",
-                        user.name
-                    ),
-                )
-                .follows(Check::PolicyDocument, missing.clone()),
+            let mut f = finding(
+                Status::Fail,
+                format!(
+                    "{} cannot have {name} attached: the account has no such policy",
+                    user.name
+                ),
             );
+            // (Always there when the policy is not.)
+            if let Some(cause) = &missing {
+                f = f.follows(cause);
+            }
+            out.push(f);
             continue;
         };
         if user.attached_policies.contains(&policy.arn) {

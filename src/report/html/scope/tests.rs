@@ -109,10 +109,11 @@ fn a_missing_policy_with_its_users() {
     let policy = "arn:aws:iam::123456789012:policy/Force_MFA";
     let mut results = vec![result(rule, Check::PolicyDocument, policy, Status::Fail)
         .in_state(AccountState::PolicyMissing)];
+    let cause = crate::rules::Cause::new(Check::PolicyDocument, policy.into());
     results.extend(
         users(rule, Check::Attached, 3, Status::Fail)
             .into_iter()
-            .map(|f| f.follows(Check::PolicyDocument, Arc::from(policy))),
+            .map(|f| f.follows(&cause)),
     );
     let page = page(results);
     let c = cells(toc_row(&page, rule));
