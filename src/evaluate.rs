@@ -59,6 +59,8 @@ pub struct Outcome {
     pub account_id: Option<String>,
     pub account_name: Option<String>,
     pub summary: crate::report::Summary,
+    /// What the account's setup lacks, for the headline.
+    pub account_setup: crate::report::headline::AccountHeadline,
     /// The worst results (errors, then failures), for the terminal summary.
     pub worst: Vec<Finding>,
     /// Collection problems recorded in the snapshot.
@@ -400,6 +402,7 @@ pub fn run(
                 account_id: report.account_id.clone(),
                 account_name: report.account_name.clone(),
                 summary: report.summary,
+                account_setup: crate::report::headline::AccountHeadline::of(&report),
                 worst: report.worst(WORST_SHOWN).into_iter().cloned().collect(),
                 problems: report.problems.clone(),
                 written,

@@ -58,7 +58,8 @@ fn read_json(path: &Path) -> Value {
 
 /// The demo account as target `target`: as it was for the baseline (without the
 /// publicly writable bucket, whose failure is then new), or as it is now (for demo,
-/// with a collection problem: the credential report could not be read).
+/// with a collection problem: the credential report could not be read; for staging,
+/// without the Force_MFA policy).
 fn account(target: &str, earlier: bool) -> Value {
     let mut a = demo_fixture();
     a["metadata"]["target"] = json!(target);
@@ -67,6 +68,12 @@ fn account(target: &str, earlier: bool) -> Value {
             .as_array_mut()
             .unwrap()
             .retain(|b| b["name"] != "demo-legacy-uploads");
+    } else if target == "staging" {
+        // Force_MFA gone: its users' failures are account-level, following from that.
+        a["iam"]["policies"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|p| p["name"] != "Force_MFA");
     } else if target == "demo" {
         a["problems"] = json!([{
             "section": "iam_credential_report", "operation": "iam:GetCredentialReport",
@@ -222,6 +229,11 @@ fn the_scenario_has_every_kind_of_result() {
         staging["summary"]["suppressed"], 0,
         "the suppression is demo's"
     );
+    let following = results(staging, "fail")
+        .into_iter()
+        .filter(|f| f.get("cause").is_some())
+        .count();
+    assert!(following > 1, "staging's users cannot have Force_MFA");
 }
 
 #[test]
@@ -329,6 +341,8 @@ fn sarif_has_what_github_code_scanning_needs() {
             );
             assert_eq!(r["partialFingerprints"]["primaryLocationLineHash"], f["id"]);
             assert_eq!(r["properties"]["findingId"], f["id"]);
+            assert_eq!(r["properties"]["scope"], f["scope"]);
+            assert_eq!(r["properties"].get("followsFrom"), f.get("cause"), "{r}");
             let severity = f["severity"].as_str().unwrap();
             assert_eq!(r["level"], level_of(severity), "{r}");
             let score = rule["properties"]["security-severity"].as_str().unwrap();
@@ -368,6 +382,7 @@ fn sarif_has_what_github_code_scanning_needs() {
             let index = n["associatedRule"]["index"].as_u64().unwrap() as usize;
             assert_eq!(rules[index]["id"], e["rule"]);
             assert_eq!(n["properties"]["findingId"], e["id"]);
+            assert_eq!(n["properties"]["scope"], e["scope"]);
             let text = n["message"]["text"].as_str().unwrap();
             assert!(text.contains(e["message"].as_str().unwrap()), "{text}");
             let uri = n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -455,6 +470,11 @@ fn junit_reads_back_with_junitparser_as_the_json_report_counts() {
                 // GitLab shows the text, not the message: it says it all.
                 for part in [&f["message"], &f["resource"], &f["id"]] {
                     assert!(text.contains(part.as_str().unwrap()), "{text}");
+                }
+                assert!(text.contains(&format!("\nscope: {}", f["scope"].as_str().unwrap())));
+                if let Some(cause) = f.get("cause") {
+                    let line = format!("\nfollows from: {}", cause.as_str().unwrap());
+                    assert!(text.contains(&line), "{text}");
                 }
                 if f["status"] == "fail" {
                     let state = if f["new"] == true { "new" } else { "unchanged" };

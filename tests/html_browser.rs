@@ -89,7 +89,7 @@ fn changed_fixture() -> Value {
 /// The run the page is made from: the demo evaluated as the baseline, then the changed
 /// account with suppressions in force (one with HTML in its reason, one for a new
 /// failure), one expired and one unused, and one rule's severity set in targets.json.
-fn triaged_report(dir: &Path) -> Value {
+fn triaged_report(dir: &Path) -> (Value, String) {
     assert_eq!(code(&ck(dir, &["evaluate"])), 1);
     std::fs::rename(dir.join("reports"), dir.join("baseline")).unwrap();
     let f = write(dir, "changed.json", &changed_fixture().to_string());
@@ -133,7 +133,10 @@ fn triaged_report(dir: &Path) -> Value {
         ],
     );
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
-    serde_json::from_str(&std::fs::read_to_string(dir.join("reports/demo.json")).unwrap()).unwrap()
+    let report =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reports/demo.json")).unwrap())
+            .unwrap();
+    (report, stdout(&o))
 }
 
 type Rows<'a> = BTreeMap<&'a str, &'a Value>;
@@ -208,12 +211,89 @@ fn check_visibility(name: &str, state: &Value, report: &Value, hide_pass: bool, 
     );
 }
 
+/// The rules table: per rule, the verdict and counts over its results about resources
+/// (as the JSON's scopes count them), and apart the state of the setup its
+/// account-level result says.
+fn check_rules_table(state: &Value, report: &Value) {
+    let results = report["results"].as_array().unwrap();
+    let mut rules: Vec<&str> = results
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    rules.dedup();
+    let toc = state["toc"].as_array().unwrap();
+    assert_eq!(toc.len(), rules.len());
+    let mut not_deployed = 0;
+    for (row, rule) in toc.iter().zip(rules) {
+        let cells: Vec<&str> = row["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(cells[0], rule);
+        let of_rule = |scope: &'static str| {
+            results
+                .iter()
+                .filter(move |r| r["rule"] == rule && r["scope"] == scope)
+        };
+        let count = |pred: &dyn Fn(&Value) -> bool| {
+            of_rule("resource").filter(|r| pred(r)).count().to_string()
+        };
+        let suppressed = |r: &Value| r.get("suppressed").is_some();
+        let expected = [
+            count(&|r| r["status"] == "pass"),
+            count(&|r| r["status"] == "fail" && !suppressed(r)),
+            count(&suppressed),
+            count(&|r| r["status"] == "error"),
+            count(&|r| r["new"] == true),
+        ];
+        assert_eq!(cells[3..8], expected, "{rule}: {cells:?}");
+        let worst = if expected[3] != "0" {
+            "ERROR"
+        } else if expected[1] != "0" {
+            "FAIL"
+        } else if expected[2] != "0" {
+            "SUPPRESSED"
+        } else if expected[0] != "0" {
+            "PASS"
+        } else {
+            "—"
+        };
+        assert_eq!(cells[2], worst, "{rule}: {cells:?}");
+        // The account-level result of a Policy or Config rule; Account_Setup's several.
+        let account: Vec<&Value> = of_rule("account")
+            .filter(|r| r.get("cause").is_none())
+            .collect();
+        let setup = cells[8];
+        match account[0]["check"].as_str().unwrap() {
+            "deployed" if account[0]["status"] == "pass" => assert_eq!(setup, "DEPLOYED", "{rule}"),
+            "deployed" => {
+                not_deployed += 1;
+                assert_eq!(setup, "NOT DEPLOYED", "{rule}")
+            }
+            "policy-document" if account[0]["status"] == "pass" => {
+                assert_eq!(setup, "POLICY IDENTICAL", "{rule}")
+            }
+            "policy-document" => assert_eq!(setup, "POLICY DIFFERS", "{rule}"),
+            _ => {
+                assert!(account.iter().all(|r| r["status"] == "pass"), "{rule}");
+                assert_eq!(setup, "AS EXPECTED", "{rule}");
+            }
+        }
+    }
+    assert!(
+        not_deployed > 1,
+        "the demo has Config rules that are not deployed"
+    );
+}
+
 #[test]
 fn the_html_report_shows_triage_and_its_toggles_work_in_chromium() {
     chromium();
     python();
     let dir = demo_dir();
-    let report = triaged_report(dir.path());
+    let (report, terminal) = triaged_report(dir.path());
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html_browser.png");
     let page = dir.path().join("reports/demo.html");
     let dom = browse(&page, &screenshot);
@@ -244,20 +324,33 @@ fn the_html_report_shows_triage_and_its_toggles_work_in_chromium() {
     assert!(suppressed.iter().any(|r| r["new"] == true));
     assert!(fixed.iter().any(|f| f["now"] == "pass") && fixed.iter().any(|f| f["now"] == "gone"));
 
-    // The verdict counts failures to fix only, and says how many are suppressed, new and
-    // fixed.
+    // The verdict counts failures to fix only, those about resources apart from what
+    // the account's setup lacks (in the terminal's words), and says how many are
+    // suppressed, new and fixed.
     assert_eq!(initial["verdict"], "Findings to fix");
     assert!(initial["verdict_class"].as_str().unwrap().ends_with("fail"));
+    let resource = &summary["resource"];
     let counts: Vec<String> = [
-        format!("{} passed", n(&summary["pass"])),
-        format!("{} failed", n(&summary["fail"]) - n(&summary["suppressed"])),
-        format!("{} suppressed", n(&summary["suppressed"])),
-        format!("{} errors", n(&summary["error"])),
-        format!("{} new", n(&summary["new"])),
-        format!("{} fixed", fixed.len()),
+        format!("{} passed", n(&resource["pass"])),
+        format!(
+            "{} failed",
+            n(&resource["fail"]) - n(&resource["suppressed"])
+        ),
+        format!("{} suppressed", n(&resource["suppressed"])),
+        format!("{} errors", n(&resource["error"])),
+        format!("{} new", n(&resource["new"])),
     ]
     .into();
     assert_eq!(initial["counts"], json!(counts));
+    let line = terminal.lines().next().unwrap();
+    let account = &line[line.find("; account: ").unwrap() + 11..line.find("  → ").unwrap()];
+    assert_eq!(
+        initial["account_counts"],
+        json!(account.split(", ").collect::<Vec<_>>()),
+        "{line}"
+    );
+    assert!(account.contains("rules not deployed"), "{line}");
+    assert_eq!(initial["fixed_count"], format!("{} fixed", fixed.len()));
     assert_eq!(initial["meta"]["Suppressions"], "triage/suppressions.json");
     assert_eq!(
         initial["meta"]["Baseline"],
@@ -349,14 +442,16 @@ fn the_html_report_shows_triage_and_its_toggles_work_in_chromium() {
         json!([
             "Rule",
             "Severity",
-            "Status",
+            "Resources",
             "Pass",
             "Fail",
             "Suppressed",
             "Error",
-            "New"
+            "New",
+            "Account setup"
         ])
     );
+    check_rules_table(initial, &report);
 
     // The triage section: the expired suppression (its failures fail again), the unused
     // one, and the baseline's failures fixed, as the JSON lists them.

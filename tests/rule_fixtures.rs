@@ -2,7 +2,8 @@
 //! - `account.json`: an account state (the fixture format of `snapshot import`);
 //! - `case.json`: `{"description": "...", "rule": {"Config": {...}} or {"Policy": {...}},
 //!   "expected": [{"check": "local", "resource_name": "bob", "status": "fail",
-//!   "message_contains": "optional", "resource": "optional: the exact ARN"}]}`.
+//!   "message_contains": "optional", "resource": "optional: the exact ARN",
+//!   "scope": "optional: resource or account"}]}`.
 //!
 //! The account goes through the real snapshot writer and reader, then the rule is
 //! evaluated as targets.json would configure it. For every check named in `expected`,
@@ -36,6 +37,9 @@ struct Expected {
     /// The exact resource (ARN) the finding must carry.
     #[serde(default)]
     resource: Option<String>,
+    /// The scope the finding must have (`resource` or `account`).
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 fn fixtures_root() -> PathBuf {
@@ -65,9 +69,10 @@ const NOTE_MARKERS: [&str; 6] = [
     "no evaluation results",
 ];
 
-/// Runs one case; returns the note markers its findings carry, or a description of
-/// what went wrong.
-fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
+/// Runs one case; returns the note markers its findings carry and the account states
+/// they say (and `follows` when one follows from another), or a description of what
+/// went wrong.
+fn run_case(dir: &Path) -> Result<(BTreeSet<&'static str>, BTreeSet<&'static str>), String> {
     let case: Case = serde_json::from_str(
         &std::fs::read_to_string(dir.join("case.json")).map_err(|e| format!("case.json: {e}"))?,
     )
@@ -84,6 +89,17 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
         .map_err(|e| e.to_string())?;
     let target = t.get(&target_name).ok_or("target missing")?;
     let findings = rules::evaluate(&account, &target.rules);
+    let mut problems = scope_problems(&account, target, &findings);
+    let states: BTreeSet<&'static str> = findings
+        .iter()
+        .filter_map(|f| f.state.map(|s| s.as_str()))
+        .chain(
+            findings
+                .iter()
+                .filter(|f| f.cause.is_some())
+                .map(|_| "follows"),
+        )
+        .collect();
     // What a finding's id is made of is unique within a report, in every case.
     let mut keys: Vec<_> = findings
         .iter()
@@ -111,7 +127,6 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
         .iter()
         .map(|e| (e.check.clone(), e.resource_name.clone(), e.status.clone()))
         .collect();
-    let mut problems = Vec::new();
     // A finding is flagged as carrying a note exactly when its message writes one.
     let mut markers = BTreeSet::new();
     for f in &findings {
@@ -149,6 +164,20 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
                 ));
             }
         }
+        if let Some(scope) = &e.scope {
+            let wrong: Vec<&str> = findings
+                .iter()
+                .filter(|f| f.check.as_str() == e.check && *f.resource_name == *e.resource_name)
+                .map(|f| f.scope.as_str())
+                .filter(|s| s != scope)
+                .collect();
+            if !wrong.is_empty() {
+                problems.push(format!(
+                    "the {} finding for {} has the scope {wrong:?}, not {scope}",
+                    e.check, e.resource_name
+                ));
+            }
+        }
         if let Some(needle) = &e.message_contains {
             let hit = findings.iter().any(|f| {
                 f.check.as_str() == e.check
@@ -165,7 +194,7 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
         }
     }
     if problems.is_empty() {
-        Ok(markers)
+        Ok((markers, states))
     } else {
         let all: Vec<String> = findings
             .iter()
@@ -189,6 +218,98 @@ fn run_case(dir: &Path) -> Result<BTreeSet<&'static str>, String> {
             all.join("\n")
         ))
     }
+}
+
+/// What every case's findings must hold about scopes, as the report makes them: a
+/// result's scope is its check's unless it follows from another result, which then is
+/// the same rule's `policy-document` failure of a missing policy, in the report; the
+/// summary's counts of each scope are those of its results and add up to the total;
+/// the `policy-document` and `deployed` results that are not errors say what they find
+/// ([`rules::AccountState`]), and no other does.
+fn scope_problems(
+    account: &cloudkestrel::model::Account,
+    target: &targets::Target,
+    findings: &[rules::Finding],
+) -> Vec<String> {
+    use cloudkestrel::report::{Tally, TargetReport};
+    use rules::{AccountState, Check, Scope, Status};
+    let order: Vec<&str> = target.rules.iter().map(|r| r.rule.meta().name).collect();
+    let report = TargetReport::new(
+        target.name.clone(),
+        Some(account.metadata.account_id.clone()),
+        None,
+        "case".into(),
+        findings.to_vec(),
+        Vec::new(),
+        &order,
+    );
+    let mut problems = Vec::new();
+    let mut by_scope = [Tally::default(), Tally::default()];
+    for f in &report.results {
+        let t = &mut by_scope[usize::from(f.scope == Scope::Account)];
+        match f.status {
+            Status::Pass => t.pass += 1,
+            Status::Fail => t.fail += 1,
+            Status::Error => t.error += 1,
+        }
+        match &f.cause {
+            None if f.scope != f.check.scope() => problems.push(format!(
+                "{} {}: scope {:?} without a cause",
+                f.rule,
+                f.check.as_str(),
+                f.scope
+            )),
+            None => {}
+            Some(c) => {
+                let cause = report.results.iter().find(|x| x.id == c.id());
+                let ok = f.scope == Scope::Account
+                    && f.check == Check::Attached
+                    && f.status == Status::Fail
+                    && cause.is_some_and(|x| {
+                        x.rule == f.rule
+                            && x.check == Check::PolicyDocument
+                            && x.status == Status::Fail
+                            && x.state == Some(AccountState::PolicyMissing)
+                    });
+                if !ok {
+                    problems.push(format!(
+                        "{} {} {}: follows from {cause:?}",
+                        f.rule,
+                        f.check.as_str(),
+                        f.resource_name
+                    ));
+                }
+            }
+        }
+        let says =
+            matches!(f.check, Check::PolicyDocument | Check::Deployed) && f.status != Status::Error;
+        if says != f.state.is_some() {
+            problems.push(format!(
+                "{} {} {}: state {:?}",
+                f.rule,
+                f.check.as_str(),
+                f.status.as_str(),
+                f.state
+            ));
+        }
+    }
+    let s = report.summary;
+    let counts = |t: &Tally| (t.pass, t.fail, t.error);
+    if (counts(&s.resource), counts(&s.account)) != (counts(&by_scope[0]), counts(&by_scope[1])) {
+        problems.push(format!(
+            "summary {s:?} against results by scope {by_scope:?}"
+        ));
+    }
+    if counts(&s.total)
+        != (
+            s.resource.pass + s.account.pass,
+            s.resource.fail + s.account.fail,
+            s.resource.error + s.account.error,
+        )
+    {
+        problems.push(format!("the scopes of {s:?} do not add up"));
+    }
+    problems
 }
 
 #[test]
@@ -225,15 +346,32 @@ fn rule_fixture_cases() {
     let mut failures = Vec::new();
     let mut ran = 0;
     let mut markers = BTreeSet::new();
+    let mut states = BTreeSet::new();
     for r in rules::RULES {
         for dir in case_dirs(r.meta().name) {
             ran += 1;
             match run_case(&dir) {
-                Ok(m) => markers.extend(m),
+                Ok((m, s)) => {
+                    markers.extend(m);
+                    states.extend(s);
+                }
                 Err(e) => failures.push(e),
             }
         }
     }
+    // The scopes are checked on every state an account-level result can say.
+    assert_eq!(
+        states,
+        BTreeSet::from([
+            "deployed",
+            "follows",
+            "not deployed",
+            "not recorded",
+            "policy differs",
+            "policy identical",
+            "policy missing"
+        ])
+    );
     assert!(ran >= 20, "only {ran} fixture cases ran");
     // The note flag is checked against every kind of note.
     let unseen: Vec<&str> = NOTE_MARKERS

@@ -356,7 +356,11 @@ fn a_user_without_mfa_cannot_pass_by_a_flag_of_2() {
     let out = evaluate(dir.path(), &path);
     assert_eq!(out.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("ERROR    demo: 0 pass, 0 fail"), "{stdout}");
+    // Nothing was decided: one error per rule, none a pass or a failure.
+    assert!(
+        stdout.contains("ERROR    demo: 0 resource findings, 0 pass; account: 11 errors"),
+        "{stdout}"
+    );
 }
 
 /// What collect can write is what the reader accepts: the writer refuses an account

@@ -9,13 +9,15 @@ use horrorshow::prelude::*;
 use horrorshow::{html, owned_html};
 
 mod esc;
+mod scope;
 mod triage;
 
 use esc::{Esc, EscJoined};
-use triage::Counts;
+use scope::RuleScopes;
 
 use super::TargetReport;
-use crate::rules::{self, Check, Finding, Status};
+use crate::report::headline::AccountHeadline;
+use crate::rules::{self, Check, Finding, Scope, Status};
 
 const CSS: &str = include_str!("../../templates/report.css");
 const JS: &str = include_str!("../../templates/report.js");
@@ -122,9 +124,14 @@ fn anchor(rule: &str) -> String {
 /// A result row's `id`: `f-` and the finding's id, so that a row can be linked to and
 /// found from the JSON, SARIF or `diff` output.
 fn row_id(r: &Finding) -> String {
+    finding_anchor(r.id)
+}
+
+/// `f-` and a finding's id (see [`row_id`]).
+fn finding_anchor(finding: rules::id::FindingId) -> String {
     let mut id = Vec::with_capacity(34);
     id.extend_from_slice(b"f-");
-    r.id.write_hex(&mut id);
+    finding.write_hex(&mut id);
     String::from_utf8(id).expect("hex digits are ASCII")
 }
 
@@ -151,7 +158,13 @@ fn results_table<'a>(rows: &'a [&'a Finding], suppressed: bool) -> impl RenderOn
                     // Our own constants: written as they are.
                     tr(class = Raw(triage::row_class(r)), id = Raw(row_id(r))) {
                         td(class = "status") : triage::result_badges(r);
-                        td { code : Raw(r.check.as_str()); }
+                        td {
+                            code : Raw(r.check.as_str());
+                            @ if r.scope == Scope::Account {
+                                br;
+                                small(class = "scope", title = "about the account's setup, not a resource") : "account";
+                            }
+                        }
                         td(class = "resource") {
                             strong : Esc(&r.resource_name);
                             br;
@@ -159,6 +172,14 @@ fn results_table<'a>(rows: &'a [&'a Finding], suppressed: bool) -> impl RenderOn
                         }
                         td {
                             : Esc(&r.message);
+                            @ if let Some(c) = &r.cause {
+                                br;
+                                small(class = "cause") {
+                                    : "Follows from ";
+                                    a(href = format_args!("#{}", finding_anchor(c.id()))) : format_args!("the {} result", c.check.as_str());
+                                    : ": fixing that fixes this.";
+                                }
+                            }
                             @ if !r.details.is_empty() {
                                 ul(class = "details") {
                                     @ for d in &r.details { li { code : Esc(d); } }
@@ -191,7 +212,8 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
     for (_, list) in &mut groups {
         list.sort_by_key(|r| (r.status, r.suppressed.is_some(), r.new != Some(true)));
     }
-    let s = report.summary;
+    let s = report.summary.total;
+    let account = AccountHeadline::of(report);
     let verdict = triage::verdict(report);
     let with_new = report.baseline.is_some();
     let with_suppressed = s.suppressed > 0 || report.suppressions.is_some();
@@ -222,7 +244,7 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                     }
                     div(class = format_args!("verdict {}", verdict.0)) {
                         span(class = "verdict-text") : verdict.1;
-                        : triage::verdict_counts(report);
+                        : scope::headline_counts(report, &account);
                     }
                     div(class = "toggles") {
                         label(class = "toggle") {
@@ -245,17 +267,20 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                     table(class = "toc") {
                         thead {
                             tr {
-                                th : "Rule"; th : "Severity"; th : "Status"; th : "Pass"; th : "Fail";
+                                th : "Rule"; th : "Severity";
+                                th(title = "the verdict over the rule's results about resources; the counts are theirs") : "Resources";
+                                th : "Pass"; th : "Fail";
                                 @ if with_suppressed { th : "Suppressed"; }
                                 th : "Error";
                                 @ if with_new { th : "New"; }
+                                th(class = "setup", title = "what the rule needs of the account: its policy, its AWS Config rule, the expected groups") : "Account setup";
                             }
                         }
                         tbody {
                             @ for (name, list) in &groups {
                                 |t| {
-                                    let c = Counts::of(list);
-                                    let w = c.worst();
+                                    let scopes = RuleScopes::of(list);
+                                    let c = scopes.resource;
                                     let meta = rules::find(name).map(|r| r.meta());
                                     t << html! {
                                         tr {
@@ -265,11 +290,12 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                                     : triage::severity_badge(list[0].severity, m.severity_reason);
                                                 }
                                             }
-                                            td { span(class = format_args!("badge {w}")) : w; }
+                                            td(class = "resources") : scopes.resource_badge();
                                             td : c.pass; td : c.fail;
                                             @ if with_suppressed { td : c.suppressed; }
                                             td : c.error;
                                             @ if with_new { td : c.new; }
+                                            td(class = "setup") : scopes.setup_state();
                                         }
                                     };
                                 }
@@ -302,7 +328,8 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                     @ for (name, list) in &groups {
                         |t| {
                             let meta = rules::find(name).map(|r| r.meta());
-                            let c = Counts::of(list);
+                            let scopes = RuleScopes::of(list);
+                            let c = scopes.resource;
                             // Failures, errors and passes that carry a note in full; plain
                             // passes as a list of names per check (every message is in the JSON).
                             let (detailed, plain): (Vec<&Finding>, Vec<&Finding>) =
@@ -321,11 +348,10 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                     None => plain_passes.push((r.check.as_str(), vec![&r.resource_name])),
                                 }
                             }
-                            let w = c.worst();
                             t << html! {
                                 section(class = "rule", id = anchor(name)) {
                                     h2 {
-                                        span(class = format_args!("badge {w}")) : w;
+                                        : scopes.heading_badge();
                                         : " ";
                                         : *name;
                                     }
@@ -337,10 +363,17 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                         : triage::rule_severity(m, list[0].severity);
                                     }
                                     p(class = "counts") {
-                                        : format_args!("{} passed · {} failed", c.pass, c.fail);
-                                        @ if with_suppressed { : format_args!(" · {} suppressed", c.suppressed); }
-                                        : format_args!(" · {} errors", c.error);
-                                        @ if with_new { : format_args!(" · {} new", c.new); }
+                                        @ if scopes.has_resource {
+                                            : format_args!("Resources: {} passed · {} failed", c.pass, c.fail);
+                                            @ if with_suppressed { : format_args!(" · {} suppressed", c.suppressed); }
+                                            : format_args!(" · {} errors", c.error);
+                                            @ if with_new { : format_args!(" · {} new", c.new); }
+                                            : ". ";
+                                        }
+                                        span(class = "setup") {
+                                            : "Account setup: ";
+                                            : scopes.setup_state();
+                                        }
                                     }
                                     @ if let Some(m) = meta {
                                         details(class = "doc") {
@@ -380,7 +413,7 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                     }
                 }
                 footer {
-                    : format_args!("Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass). A suppressed failure is still a fail, accepted until its expiry. Every result, with its message, is also in {}.json.", report.target);
+                    : format_args!("Generated by CloudKestrel from an offline snapshot. Statuses: pass, fail, error (could not be decided: never a pass). A suppressed failure is still a fail, accepted until its expiry. Results about the account's setup (CloudKestrel's policies, AWS Config rules, the expected groups, and the users who cannot have a missing policy) are counted apart from those about resources. Every result, with its message, is also in {}.json.", report.target);
                 }
                 script : Raw(JS);
             }

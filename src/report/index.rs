@@ -25,7 +25,12 @@ pub struct Row {
     pub account_name: Option<String>,
     /// `error` (not fully audited), `fail` (a failure no suppression accepts), `pass`.
     pub status: &'static str,
+    /// Its counts: totals, and those about resources and about the account's setup.
     pub summary: Summary,
+    /// What the account's setup lacks, in words (index.html; summary.json has the
+    /// counts).
+    #[serde(skip)]
+    pub account_setup: String,
     /// Collection problems and report write errors.
     pub problems: usize,
     /// The target's report files in the directory (names).
@@ -70,26 +75,23 @@ struct Totals {
     error: usize,
 }
 
-/// Targets in error first, then those that fail (most failures first), then by name.
+/// Targets in error first, then those that fail (the most findings about resources
+/// first, then the most failures to fix), then by name.
 fn order(rows: &[Row]) -> Vec<Row> {
     let rank = |s: &str| match s {
         "error" => 0,
         "fail" => 1,
         _ => 2,
     };
-    let mut v = rows.to_vec();
-    v.sort_by(|a, b| {
+    let key = |r: &Row| {
         (
-            rank(a.status),
-            std::cmp::Reverse(a.summary.fail - a.summary.suppressed),
-            &a.target,
+            rank(r.status),
+            std::cmp::Reverse(r.summary.resource.to_fix()),
+            std::cmp::Reverse(r.summary.total.to_fix()),
         )
-            .cmp(&(
-                rank(b.status),
-                std::cmp::Reverse(b.summary.fail - b.summary.suppressed),
-                &b.target,
-            ))
-    });
+    };
+    let mut v = rows.to_vec();
+    v.sort_by(|a, b| (key(a), &a.target).cmp(&(key(b), &b.target)));
     v
 }
 
@@ -169,9 +171,13 @@ fn html(rows: &[Row], entries: &[Entry]) -> String {
     o.push_str(STYLE);
     o.push_str("</style></head><body><h1>CloudKestrel summary</h1>");
     let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
+    let about_resources = rows
+        .iter()
+        .filter(|r| r.status == "fail" && r.summary.resource.to_fix() > 0)
+        .count();
     let _ = write!(
         o,
-        "<p>{} targets: <span class=\"error\">{} not fully audited</span>, <span class=\"fail\">{} with findings</span>, <span class=\"pass\">{} passed</span>.</p>",
+        "<p>{} targets: <span class=\"error\">{} not fully audited</span>, <span class=\"fail\">{} with findings</span> ({about_resources} about resources, the others only about the account's setup), <span class=\"pass\">{} passed</span>.</p>",
         rows.len(),
         count("error"),
         count("fail"),
@@ -208,7 +214,10 @@ fn html(rows: &[Row], entries: &[Entry]) -> String {
         }
         o.push_str("</p>");
     }
-    o.push_str("<table><thead><tr><th>Target</th><th>Account</th><th>Name</th><th>Status</th><th>Fail</th><th>Suppressed</th><th>New</th><th>Error</th><th>Pass</th><th>Problems</th><th>Report</th></tr></thead><tbody>");
+    o.push_str("<table><thead><tr><th>Target</th><th>Account</th><th>Name</th><th>Status</th>\
+        <th title=\"failures about resources no suppression accepts\">Resource findings</th>\
+        <th title=\"what the account's setup lacks: CloudKestrel's policies, AWS Config rules, the expected groups\">Account setup</th>\
+        <th title=\"every failure, both kinds, suppressed ones included\">Fail</th><th>Suppressed</th><th>New</th><th>Error</th><th>Pass</th><th>Problems</th><th>Report</th></tr></thead><tbody>");
     for r in rows {
         o.push_str("<tr><td>");
         esc(&mut o, &r.target);
@@ -224,13 +233,20 @@ fn html(rows: &[Row], entries: &[Entry]) -> String {
         };
         let _ = write!(
             o,
-            "</td><td class=\"{0}\" data-v=\"{rank}\">{0}</td><td class=\"n\">{1}</td><td class=\"n\">{2}</td><td class=\"n\">{3}</td><td class=\"n\">{4}</td><td class=\"n\">{5}</td><td class=\"n\">{6}</td><td>",
+            "</td><td class=\"{0}\" data-v=\"{rank}\">{0}</td><td class=\"n\">{1}</td><td>",
             r.status,
-            r.summary.fail,
-            r.summary.suppressed,
-            r.summary.new.map(|n| n.to_string()).unwrap_or_default(),
-            r.summary.error,
-            r.summary.pass,
+            r.summary.resource.to_fix()
+        );
+        // Our own words and rule names, escaped all the same.
+        esc(&mut o, &r.account_setup);
+        let _ = write!(
+            o,
+            "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>",
+            r.summary.total.fail,
+            r.summary.total.suppressed,
+            r.summary.total.new.map(|n| n.to_string()).unwrap_or_default(),
+            r.summary.total.error,
+            r.summary.total.pass,
             r.problems
         );
         let link = r
@@ -257,34 +273,48 @@ fn html(rows: &[Row], entries: &[Entry]) -> String {
 mod tests {
     use super::*;
 
-    fn row(target: &str, status: &'static str, fail: usize) -> Row {
+    /// A row with `resource` and `account` failures to fix.
+    fn row(target: &str, status: &'static str, resource: usize, account: usize) -> Row {
+        let tally = |fail| super::super::Tally {
+            fail,
+            ..Default::default()
+        };
         Row {
             target: target.into(),
             account_id: Some("111122223333".into()),
             account_name: Some("<b>".into()),
             status,
             summary: Summary {
-                fail,
-                ..Summary::default()
+                total: tally(resource + account),
+                resource: tally(resource),
+                account: tally(account),
             },
+            account_setup: format!("{account} rules not deployed"),
             problems: 0,
             reports: vec![format!("{target}.html")],
         }
     }
 
+    /// Errors first, then the most findings about resources: a thousand account-level
+    /// failures (one missing policy) do not outrank one about a resource.
     #[test]
     fn errors_first_then_most_failures_and_everything_escaped() {
         let rows = [
-            row("b", "fail", 1),
-            row("a", "pass", 0),
-            row("c", "error", 0),
-            row("d", "fail", 5),
+            row("b", "fail", 1, 0),
+            row("a", "pass", 0, 0),
+            row("c", "error", 0, 0),
+            row("d", "fail", 5, 0),
+            row("e", "fail", 0, 1000),
+            row("f", "fail", 1, 3),
         ];
         let order: Vec<String> = super::order(&rows).into_iter().map(|r| r.target).collect();
-        assert_eq!(order, ["c", "d", "b", "a"]);
+        assert_eq!(order, ["c", "d", "f", "b", "e", "a"]);
         let page = html(&super::order(&rows), &[]);
         assert!(!page.contains("<b>") && page.contains("&lt;b&gt;"));
         assert!(page.contains("href=\"c.html\""));
+        assert!(page.contains(
+            "<td class=\"n\">0</td><td>1000 rules not deployed</td><td class=\"n\">1000</td>"
+        ));
         assert!(!page.contains("http"), "self-contained");
     }
 }

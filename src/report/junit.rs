@@ -11,8 +11,9 @@
 //!   check and the resource ARN (and the aspect, where one check gives one resource
 //!   several results), unique within the suite.
 //! - The message is repeated in the element's text with the details, the severity, the
-//!   finding id and, with a baseline, whether the failure is new: GitLab shows the
-//!   text, not the `message` attribute.
+//!   finding id, the scope (`resource` or `account`, and the id of the result an
+//!   account-level failure follows from) and, with a baseline, whether the failure is
+//!   new: GitLab shows the text, not the `message` attribute.
 //! - Every collection problem is an `<error>` case of a last suite, `collection`: the
 //!   run is incomplete even where no configured rule needed the data.
 //! - Account text is kept as XML parsers read it, but characters that could drive a
@@ -33,11 +34,15 @@ fn case(f: &Finding, classname: &str) -> TestCase {
         body.push_str(d);
     }
     body.push_str(&format!(
-        "\nresource: {}\nseverity: {}\nid: {}",
+        "\nresource: {}\nseverity: {}\nid: {}\nscope: {}",
         f.resource,
         f.severity.as_str(),
-        f.id
+        f.id,
+        f.scope.as_str()
     ));
+    if let Some(c) = &f.cause {
+        body.push_str(&format!("\nfollows from: {}", c.id()));
+    }
     if let Some(new) = f.new {
         body.push_str(if new {
             "\nbaseline: new"
@@ -164,18 +169,6 @@ mod tests {
     use super::*;
     use crate::rules::{Check, Severity};
 
-    fn report_of(results: Vec<Finding>, rules: &[&str]) -> TargetReport {
-        TargetReport::new(
-            "t".into(),
-            Some("123456789012".into()),
-            None,
-            "s.sqlite".into(),
-            results,
-            Vec::new(),
-            rules,
-        )
-    }
-
     /// Hostile account text reaches the file as character references that a parser
     /// reads back as the same text; nothing in the file can drive a terminal.
     #[test]
@@ -190,7 +183,11 @@ mod tests {
             Severity::High,
             format!("{hostile} has no MFA device"),
         );
-        let xml = to_xml(&report_of(vec![f], &["IAM_USER_MFA_ENABLED"]), &[]).unwrap();
+        let xml = to_xml(
+            &TargetReport::of_results_in(vec![f], &["IAM_USER_MFA_ENABLED"]),
+            &[],
+        )
+        .unwrap();
         assert!(
             !xml.contains(|c: char| c != '\n' && crate::untrusted::is_unsafe(c)),
             "{xml:?}"
@@ -233,7 +230,10 @@ mod tests {
             )
         };
         let results = vec![f("B", "x"), f("B", "y"), f("A", "x"), f("Z", "x")];
-        let r = report(&report_of(results, &["B", "C", "A"]), &["B", "C", "A"]);
+        let r = report(
+            &TargetReport::of_results_in(results, &["B", "C", "A"]),
+            &["B", "C", "A"],
+        );
         let suites: Vec<(&str, usize)> = r
             .test_suites
             .iter()

@@ -15,6 +15,9 @@
 //!   action and SARIF viewers tell results apart by rule, URI, line and column. The
 //!   finding id is `partialFingerprints.primaryLocationLineHash`, which code scanning
 //!   uses to follow an alert across runs.
+//! - Each result's and error notification's properties give its `scope` (`resource`
+//!   or `account`, as in the JSON report); a failure that follows from another (a user
+//!   who cannot have a missing policy) gives that one's finding id as `followsFrom`.
 //! - A suppressed failure carries an `accepted`, `external` SARIF suppression with its
 //!   reason, expiry and owner; with a baseline, `baselineState` is `new` or `unchanged`.
 //! - `automationDetails.id` is `cloudkestrel/<target>/`: each target's file is its own
@@ -259,6 +262,7 @@ pub fn log(report: &TargetReport, rule_order: &[&'static str]) -> Sarif {
                         .additional_properties(props([
                             ("findingId", json!(f.id.to_string())),
                             ("check", json!(f.check.as_str())),
+                            ("scope", json!(f.scope.as_str())),
                         ]))
                         .build(),
                 )
@@ -329,6 +333,18 @@ fn result(f: &Finding, account: &str, target: &str, rule_index: Option<usize>) -
         text.push_str(d);
     }
     let id = f.id.to_string();
+    let mut properties = props([
+        ("findingId", json!(id)),
+        ("arn", json!(&*f.resource)),
+        ("resourceName", json!(&*f.resource_name)),
+        ("check", json!(f.check.as_str())),
+        ("scope", json!(f.scope.as_str())),
+        ("severity", json!(f.severity.as_str())),
+        ("target", json!(target)),
+    ]);
+    if let Some(c) = &f.cause {
+        properties.insert("followsFrom".into(), json!(c.id().to_string()));
+    }
     let mut r = SarifResult::builder()
         .rule_id(f.rule)
         .kind(ResultKind::Fail)
@@ -341,14 +357,7 @@ fn result(f: &Finding, account: &str, target: &str, rule_index: Option<usize>) -
         )]))
         .properties(
             PropertyBag::builder()
-                .additional_properties(props([
-                    ("findingId", json!(id)),
-                    ("arn", json!(&*f.resource)),
-                    ("resourceName", json!(&*f.resource_name)),
-                    ("check", json!(f.check.as_str())),
-                    ("severity", json!(f.severity.as_str())),
-                    ("target", json!(target)),
-                ]))
+                .additional_properties(properties)
                 .build(),
         )
         .build();

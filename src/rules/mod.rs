@@ -8,6 +8,7 @@
 pub mod config;
 pub mod id;
 pub mod policy;
+pub mod scope;
 pub mod setup;
 
 use serde::Serialize;
@@ -18,6 +19,7 @@ use foldhash::{HashMap, HashMapExt};
 
 use crate::model::{Account, CredentialReportRow, Section, VirtualMfaDevice};
 use crate::targets::RuleSpec;
+pub use scope::{AccountState, Cause, Scope};
 
 /// Declares a rule's metadata, taking the doc comment above it as its documentation.
 macro_rules! rule {
@@ -294,6 +296,12 @@ pub struct Finding {
     /// The rule's name (its [`RuleMeta::name`]).
     pub rule: &'static str,
     pub check: Check,
+    /// Whether the result is about a resource or the account's setup ([`scope`]).
+    pub scope: Scope,
+    /// For an account-level result that follows from another of the same rule (a user
+    /// who cannot have a policy the account lacks): that one ([`Finding::follows`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Arc<Cause>>,
     /// The ARN of the resource (user, policy, bucket, account root). Shared, not
     /// copied: a user's ARN and name appear in one result per rule (see
     /// [`AccountIndex::user_names`]).
@@ -328,6 +336,10 @@ pub struct Finding {
     /// so the HTML report need not search every message for them.
     #[serde(skip)]
     pub note: bool,
+    /// What an account-level result says about the setup, where its check and status
+    /// do not say it alone ([`AccountState`]).
+    #[serde(skip)]
+    pub state: Option<AccountState>,
 }
 
 impl Finding {
@@ -345,6 +357,8 @@ impl Finding {
             id: id::FindingId::default(),
             rule,
             check,
+            scope: check.scope(),
+            cause: None,
             resource: resource.into(),
             resource_name: resource_name.into(),
             status,
@@ -356,12 +370,27 @@ impl Finding {
             new: None,
             expired_suppression: None,
             note: false,
+            state: None,
         }
     }
 
     /// This finding about `aspect` of its resource (see [`Finding::aspect`]).
     pub fn about(mut self, aspect: &'static str) -> Self {
         self.aspect = Some(aspect);
+        self
+    }
+
+    /// This result as an account-level one that follows from `cause`, a result of the
+    /// same rule: fixing that one fixes this one.
+    pub fn follows(mut self, cause: &Arc<Cause>) -> Self {
+        self.scope = Scope::Account;
+        self.cause = Some(cause.clone());
+        self
+    }
+
+    /// This result, saying `state` about the account's setup.
+    pub fn in_state(mut self, state: AccountState) -> Self {
+        self.state = Some(state);
         self
     }
 

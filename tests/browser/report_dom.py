@@ -32,8 +32,9 @@ FLAGS = [
 
 # What the page shows: each result row (by finding id) with its classes, whether it is
 # rendered (checkVisibility: display, visibility, content-visibility, and every
-# ancestor), its badges and suppression; the verdict, the counts, the header, the rules
-# table, the triage tables and the lists of plain passes.
+# ancestor), its badges and suppression; the verdict, the counts (about resources, of
+# the account's setup, fixed), the header, the rules table, the triage tables and the
+# lists of plain passes.
 STATE = """() => {
   const shown = e => e.checkVisibility({visibilityProperty: true});
   const text = e => e ? e.innerText.trim() : null;
@@ -47,7 +48,9 @@ STATE = """() => {
     title: document.title,
     verdict: text(document.querySelector('.verdict-text')),
     verdict_class: document.querySelector('.verdict').className,
-    counts: [...document.querySelectorAll('.verdict .count')].map(text),
+    counts: [...document.querySelectorAll('.verdict .scope-counts.resource .count')].map(text),
+    account_counts: [...document.querySelectorAll('.verdict .scope-counts.account .count')].map(text),
+    fixed_count: text(document.querySelector('.verdict a.count.fixed')),
     meta,
     toggles: [...document.querySelectorAll('.toggles input')].map(i => ({id: i.id, checked: i.checked})),
     toc_head: [...document.querySelectorAll('table.toc thead th')].map(text),

@@ -28,18 +28,15 @@ pub(super) struct Counts {
 }
 
 impl Counts {
-    pub fn of(results: &[&Finding]) -> Counts {
-        let mut c = Counts::default();
-        for r in results {
-            match r.status {
-                Status::Pass => c.pass += 1,
-                Status::Error => c.error += 1,
-                Status::Fail if r.suppressed.is_some() => c.suppressed += 1,
-                Status::Fail => c.fail += 1,
-            }
-            c.new += usize::from(r.new == Some(true));
+    /// Counts one more result.
+    pub fn add(&mut self, r: &Finding) {
+        match r.status {
+            Status::Pass => self.pass += 1,
+            Status::Error => self.error += 1,
+            Status::Fail if r.suppressed.is_some() => self.suppressed += 1,
+            Status::Fail => self.fail += 1,
         }
-        c
+        self.new += usize::from(r.new == Some(true));
     }
 
     /// The worst of the results, as a badge's class and word: an error, a failure to
@@ -59,43 +56,23 @@ impl Counts {
 
 /// The verdict line: its class and text. Suppressed failures are not findings to fix.
 pub(super) fn verdict(report: &TargetReport) -> (&'static str, &'static str) {
-    let s = report.summary;
+    let s = report.summary.total;
     if !report.fully_audited() {
         (
             "error",
             "Not fully audited: some data could not be collected or read",
         )
-    } else if s.fail > s.suppressed {
+    } else if report.summary.resource.to_fix() > 0 {
         ("fail", "Findings to fix")
+    } else if s.to_fix() > 0 {
+        (
+            "fail",
+            "Findings to fix in the account's setup; none about resources",
+        )
     } else if s.suppressed > 0 {
         ("pass", "No findings to fix: every failure is suppressed")
     } else {
         ("pass", "Every check passed")
-    }
-}
-
-/// The report's counts beside the verdict: failures to fix and suppressed ones apart,
-/// new and fixed ones with a baseline.
-pub(super) fn verdict_counts(report: &TargetReport) -> impl RenderOnce + '_ {
-    let s = report.summary;
-    let fixed = report.fixed.as_ref().map(Vec::len);
-    owned_html! {
-        span(class = "count pass") : format_args!("{} passed", s.pass);
-        span(class = "count fail", title = "failures no suppression accepts") :
-            format_args!("{} failed", s.fail - s.suppressed);
-        @ if s.suppressed > 0 || report.suppressions.is_some() {
-            span(class = "count suppressed", title = "failures a suppression accepts: not counted as findings to fix") :
-                format_args!("{} suppressed", s.suppressed);
-        }
-        span(class = "count error") : format_args!("{} errors", s.error);
-        @ if let Some(new) = s.new {
-            span(class = "count new", title = "failures the baseline does not have (suppressed ones included)") :
-                format_args!("{new} new");
-        }
-        @ if let Some(fixed) = fixed {
-            a(class = "count fixed", href = "#fixed", title = "failures of the baseline that pass now or are gone") :
-                format_args!("{fixed} fixed");
-        }
     }
 }
 
@@ -228,7 +205,7 @@ pub(super) fn section(report: &TargetReport) -> impl RenderOnce + '_ {
                 h2 : "Triage";
                 @ if let Some(s) = &report.suppressions {
                     p {
-                        : format_args!("{} failure(s) accepted by suppressions in ", report.summary.suppressed);
+                        : format_args!("{} failure(s) accepted by suppressions in ", report.summary.total.suppressed);
                         code : Esc(&s.file);
                         : ": they stay failures, shown apart in each rule, and are not findings to fix.";
                     }

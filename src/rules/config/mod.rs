@@ -24,7 +24,7 @@ use foldhash::{HashMap, HashMapExt};
 use crate::model::{ConfigRegion, ConfigRule, CredentialReportRow, Section, User};
 use std::sync::Arc;
 
-use crate::rules::{Check, Context, Finding, Status};
+use crate::rules::{AccountState, Check, Context, Finding, Status};
 
 /// All three checks of a Config rule.
 pub fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
@@ -161,7 +161,7 @@ fn deployed(cx: &Context<'_>) -> Finding {
             f.note = true;
         }
         f.details = drift;
-        return f;
+        return f.in_state(AccountState::Deployed);
     }
     // Deployed where it is needed but not evaluated there: apply cannot change a
     // recorder, so the fix is the one each gap names.
@@ -201,7 +201,11 @@ fn deployed(cx: &Context<'_>) -> Finding {
         format!("{why}; {remedy}"),
     );
     f.details = gaps;
-    f
+    f.in_state(if only_unrecorded {
+        AccountState::NotRecorded
+    } else {
+        AccountState::NotDeployed
+    })
 }
 
 /// (ARN, name) of the resource an AWS Config result is about.

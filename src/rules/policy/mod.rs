@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::model::{ManagedPolicy, Section};
 use crate::policy::{normalize, Policy};
-use crate::rules::{cat, Check, Context, Finding, Status};
+use crate::rules::{cat, AccountState, Cause, Check, Context, Finding, Status};
 use crate::targets::SOURCE_IP_PARAM;
 
 pub const NEEDS: &[Section] = &[Section::IamAuthorization];
@@ -54,10 +54,17 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
     if let Some(e) = cx.section_errors(Check::PolicyDocument, NEEDS) {
         let mut attached = e.clone();
         attached.check = Check::Attached;
+        attached.scope = Check::Attached.scope();
         return vec![e, attached];
     }
     let mut out = vec![policy_document(cx, template)];
     let policy = find_policy(cx, name);
+    // Without the policy, every user's `attached` failure follows from the
+    // `policy-document` one: creating the policy is the one thing to do.
+    let missing = match policy {
+        Some(_) => None,
+        None => Some(Cause::new(Check::PolicyDocument, missing_arn(cx).into())),
+    };
     for (user, (arn, user_name)) in cx.account.iam.users.iter().zip(&cx.index.user_names) {
         if cx.ignored(&user.name) {
             out.push(cx.ignored_finding(Check::Attached, arn, user_name));
@@ -67,13 +74,18 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
             cx.finding(Check::Attached, arn.clone(), user_name.clone(), status, msg)
         };
         let Some(policy) = policy else {
-            out.push(finding(
+            let mut f = finding(
                 Status::Fail,
                 format!(
                     "{} cannot have {name} attached: the account has no such policy",
                     user.name
                 ),
-            ));
+            );
+            // (Always there when the policy is not.)
+            if let Some(cause) = &missing {
+                f = f.follows(cause);
+            }
+            out.push(f);
             continue;
         };
         if user.attached_policies.contains(&policy.arn) {
@@ -127,16 +139,24 @@ pub fn check(cx: &Context<'_>, template: &str) -> Vec<Finding> {
     out
 }
 
+/// The ARN the `policy-document` failure of a missing policy is about: the policy's,
+/// had the account created it.
+fn missing_arn(cx: &Context<'_>) -> String {
+    cx.iam_arn(&format!("policy/{}", cx.rule_name()))
+}
+
 fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
     let name = cx.rule_name();
     let Some(policy) = find_policy(cx, name) else {
-        return cx.finding(
-            Check::PolicyDocument,
-            cx.iam_arn(&format!("policy/{name}")),
-            name,
-            Status::Fail,
-            format!("the account has no customer managed policy named {name}: create it from policies/{name}.json"),
-        );
+        return cx
+            .finding(
+                Check::PolicyDocument,
+                missing_arn(cx),
+                name,
+                Status::Fail,
+                format!("the account has no customer managed policy named {name}: create it from policies/{name}.json"),
+            )
+            .in_state(AccountState::PolicyMissing);
     };
     let finding = |status, msg: String| {
         cx.finding(
@@ -190,6 +210,7 @@ fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
                     policy.default_version_id
                 ),
             )
+            .in_state(AccountState::PolicyDiffers)
         }
     };
     if expected.identical(&actual) {
@@ -199,7 +220,8 @@ fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
                 "{name} (default version {}) is identical to CloudKestrel's",
                 policy.default_version_id
             ),
-        );
+        )
+        .in_state(AccountState::PolicyIdentical);
     }
     let diff = expected.diff(&actual);
     let mut f = finding(
@@ -213,5 +235,5 @@ fn policy_document(cx: &Context<'_>, template: &str) -> Finding {
         ),
     );
     f.details = diff.lines();
-    f
+    f.in_state(AccountState::PolicyDiffers)
 }

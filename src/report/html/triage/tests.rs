@@ -42,17 +42,7 @@ fn report(statuses: &[(Status, bool)]) -> TargetReport {
             f
         })
         .collect();
-    let mut r = TargetReport::new(
-        "t".into(),
-        Some("123456789012".into()),
-        None,
-        "s.sqlite".into(),
-        results,
-        Vec::new(),
-        &["IAM_USER_MFA_ENABLED"],
-    );
-    r.summary = crate::report::Summary::of(&r.results);
-    r
+    TargetReport::of_results(results)
 }
 
 /// Only a failure no suppression accepts is a finding to fix; an error outranks all.
@@ -79,19 +69,25 @@ fn the_verdict_counts_only_failures_to_fix() {
         assert_eq!(verdict(&report(statuses)), (class, text), "{statuses:?}");
     }
     let r = report(&[(Pass, false), (Fail, true), (Fail, true), (Fail, false)]);
-    let counts = render(verdict_counts(&r));
+    let account = crate::report::headline::AccountHeadline::of(&r);
+    let counts = render(super::super::scope::headline_counts(&r, &account));
     assert!(
         counts.contains(">1 failed<") && counts.contains(">2 suppressed<"),
         "{counts}"
     );
     let list: Vec<&Finding> = r.results.iter().collect();
-    let c = Counts::of(&list);
+    let of = |list: &[&Finding]| {
+        let mut c = Counts::default();
+        list.iter().for_each(|r| c.add(r));
+        c
+    };
+    let c = of(&list);
     assert_eq!(
         (c.pass, c.fail, c.suppressed, c.error, c.new),
         (1, 1, 2, 0, 0)
     );
     assert_eq!(c.worst(), "fail");
-    assert_eq!(Counts::of(&list[..3]).worst(), "suppressed");
+    assert_eq!(of(&list[..3]).worst(), "suppressed");
 }
 
 /// A suppressions file's and a baseline's text is escaped, controls marked.
