@@ -464,3 +464,38 @@ fn apply_never_overwrites_a_rule_that_has_the_name_it_needs() {
     );
     assert!(!out.contains("+ add iam-user-no-policies-check"), "{out}");
 }
+
+/// A reader that has gone (`cloudkestrel rules --explain … | head -1`, `evaluate |
+/// less` quit early): output stops quietly, no panic, and the exit code is still the
+/// command's own. The pipe's read end is closed before the command starts writing.
+#[test]
+fn a_closed_stdout_ends_output_quietly() {
+    use std::process::{Command, Stdio};
+    let dir = demo_dir();
+    for (args, expected) in [
+        (vec!["rules", "--explain", "IAM_USER_MFA_ENABLED"], 0),
+        (vec!["rules"], 0),
+        (vec!["evaluate"], 1),
+        (
+            vec![
+                "snapshot",
+                "export",
+                "snapshots/demo/2026-11-27T08-00-00Z.sqlite",
+            ],
+            0,
+        ),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cloudkestrel"))
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(expected), "{args:?}: {err}");
+    }
+}
