@@ -1,0 +1,247 @@
+//! Semantic identity of two policies and a readable difference between them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{summarise, Policy, Statement, Values};
+
+impl Policy {
+    fn uses_variables(&self) -> bool {
+        self.statements
+            .iter()
+            .any(|s| s.to_compact().contains("${"))
+    }
+
+    /// Semantic identity as defined in the module doc. The language version matters only
+    /// where a document uses policy variables (they are literal text under 2008-10-17).
+    pub fn identical(&self, other: &Policy) -> bool {
+        self.statements == other.statements
+            && (self.version == other.version || !(self.uses_variables() || other.uses_variables()))
+    }
+
+    /// What `actual` lacks and adds compared with `self` (the expected policy).
+    pub fn diff(&self, actual: &Policy) -> PolicyDiff {
+        let mut missing: Vec<&Statement> = self.statements.difference(&actual.statements).collect();
+        let mut extra: Vec<&Statement> = actual.statements.difference(&self.statements).collect();
+        let mut changed = Vec::new();
+        // Pair each missing statement with the most similar extra one of the same effect,
+        // so "a condition operator changed" reads as one change, not a removal and an
+        // addition.
+        missing.retain(|m| {
+            let best = extra
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.effect == m.effect)
+                .map(|(i, e)| (similarity(m, e), i))
+                .filter(|(score, _)| *score >= 2)
+                .max();
+            match best {
+                Some((_, i)) => {
+                    let e = extra.remove(i);
+                    changed.push(StatementChange::new(m, e));
+                    false
+                }
+                None => true,
+            }
+        });
+        let version = (self.version != actual.version
+            && (self.uses_variables() || actual.uses_variables()))
+        .then(|| (self.version.clone(), actual.version.clone()));
+        PolicyDiff {
+            version,
+            missing: missing.into_iter().cloned().collect(),
+            extra: extra.into_iter().cloned().collect(),
+            changed,
+        }
+    }
+}
+
+fn similarity(a: &Statement, b: &Statement) -> usize {
+    [
+        a.principal == b.principal && a.not_principal == b.not_principal,
+        a.action == b.action && a.not_action == b.not_action,
+        a.resource == b.resource && a.not_resource == b.not_resource,
+        a.condition == b.condition,
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count()
+        + usize::from(a.action.is_some() == b.action.is_some())
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyDiff {
+    /// (expected, actual) language versions, when that difference matters.
+    pub version: Option<(String, String)>,
+    /// Statements of the expected policy that the account's copy lacks.
+    pub missing: Vec<Statement>,
+    /// Statements in the account's copy that the expected policy does not have.
+    pub extra: Vec<Statement>,
+    /// Statements present in both, but with different elements.
+    pub changed: Vec<StatementChange>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementChange {
+    pub expected: Statement,
+    pub actual: Statement,
+    /// One line per differing element, e.g. `Condition: expected … found …`.
+    pub lines: Vec<String>,
+}
+
+impl StatementChange {
+    fn new(expected: &Statement, actual: &Statement) -> Self {
+        let mut lines = Vec::new();
+        let mut set_diff = |name: &str, e: &Option<Values>, a: &Option<Values>| {
+            if e == a {
+                return;
+            }
+            match (e, a) {
+                (Some(e), Some(a)) => {
+                    let lost: Vec<_> = e.difference(a).cloned().collect();
+                    let added: Vec<_> = a.difference(e).cloned().collect();
+                    let mut parts = Vec::new();
+                    if !lost.is_empty() {
+                        parts.push(format!("missing {}", lost.join(", ")));
+                    }
+                    if !added.is_empty() {
+                        parts.push(format!("extra {}", added.join(", ")));
+                    }
+                    lines.push(format!("{name}: {}", parts.join("; ")));
+                }
+                (Some(_), None) => lines.push(format!("{name}: missing from the account's copy")),
+                (None, Some(a)) => lines.push(format!(
+                    "{name}: only in the account's copy ({})",
+                    summarise(a)
+                )),
+                (None, None) => {}
+            }
+        };
+        set_diff("Action", &expected.action, &actual.action);
+        set_diff("NotAction", &expected.not_action, &actual.not_action);
+        set_diff("Resource", &expected.resource, &actual.resource);
+        set_diff("NotResource", &expected.not_resource, &actual.not_resource);
+        if expected.principal != actual.principal {
+            lines.push(format!(
+                "Principal: expected {} found {}",
+                show(&expected.principal),
+                show(&actual.principal)
+            ));
+        }
+        if expected.not_principal != actual.not_principal {
+            lines.push(format!(
+                "NotPrincipal: expected {} found {}",
+                show(&expected.not_principal),
+                show(&actual.not_principal)
+            ));
+        }
+        if expected.condition != actual.condition {
+            lines.extend(condition_diff(&expected.condition, &actual.condition));
+        }
+        StatementChange {
+            expected: expected.clone(),
+            actual: actual.clone(),
+            lines,
+        }
+    }
+}
+
+type Conditions = BTreeMap<String, BTreeMap<String, Values>>;
+
+/// One line per differing condition operator or key, e.g.
+/// `Condition NotIpAddress aws:sourceip: extra 203.0.113.10`.
+fn condition_diff(expected: &Conditions, actual: &Conditions) -> Vec<String> {
+    let list = |v: &Values| v.iter().cloned().collect::<Vec<_>>().join(", ");
+    let mut out = Vec::new();
+    let ops: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
+    for op in ops {
+        match (expected.get(op), actual.get(op)) {
+            (Some(e), Some(a)) => {
+                let keys: BTreeSet<&String> = e.keys().chain(a.keys()).collect();
+                for key in keys {
+                    match (e.get(key), a.get(key)) {
+                        (Some(ev), Some(av)) if ev != av => {
+                            let lost: Values = ev.difference(av).cloned().collect();
+                            let added: Values = av.difference(ev).cloned().collect();
+                            let mut parts = Vec::new();
+                            if !lost.is_empty() {
+                                parts.push(format!("missing {}", list(&lost)));
+                            }
+                            if !added.is_empty() {
+                                parts.push(format!("extra {}", list(&added)));
+                            }
+                            out.push(format!("Condition {op} {key}: {}", parts.join("; ")));
+                        }
+                        (Some(ev), None) => out.push(format!(
+                            "Condition {op} {key} = [{}] is missing from the account's copy",
+                            list(ev)
+                        )),
+                        (None, Some(av)) => out.push(format!(
+                            "Condition {op} {key} = [{}] is only in the account's copy",
+                            list(av)
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            (Some(e), None) => out.push(format!(
+                "Condition {op} {} is missing from the account's copy",
+                show(e)
+            )),
+            (None, Some(a)) => out.push(format!(
+                "Condition {op} {} is only in the account's copy",
+                show(a)
+            )),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Compact JSON of a statement element; "none" when absent or empty.
+fn show<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) if m.is_empty() => "none".into(),
+        Ok(Value::Null) => "none".into(),
+        Ok(v) => v.to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+impl PolicyDiff {
+    pub fn is_empty(&self) -> bool {
+        self.version.is_none()
+            && self.missing.is_empty()
+            && self.extra.is_empty()
+            && self.changed.is_empty()
+    }
+
+    /// One line per difference, for reports.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some((e, a)) = &self.version {
+            out.push(format!("Version: expected {e}, found {a} (policy variables such as ${{aws:username}} are literal text before 2012-10-17)"));
+        }
+        for c in &self.changed {
+            for l in &c.lines {
+                out.push(format!("changed statement «{}»: {l}", c.expected.label()));
+            }
+        }
+        for m in &self.missing {
+            out.push(format!("missing statement: {}", m.to_compact()));
+        }
+        for e in &self.extra {
+            out.push(format!("extra statement: {}", e.to_compact()));
+        }
+        out
+    }
+}
+
+impl fmt::Display for PolicyDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines().join("\n"))
+    }
+}
