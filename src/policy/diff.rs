@@ -1,12 +1,11 @@
 //! Semantic identity of two policies and a readable difference between them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::Serialize;
 use serde_json::Value;
 
-use super::{summarise, Policy, Statement, Values};
+use super::{Policy, Statement, Values, Written};
 
 impl Policy {
     fn uses_variables(&self) -> bool {
@@ -93,7 +92,10 @@ pub struct StatementChange {
 }
 
 impl StatementChange {
+    /// The differences of `actual` from `expected`, quoted as each document writes them
+    /// (the comparison is on the normalised forms).
     fn new(expected: &Statement, actual: &Statement) -> Self {
+        let (ew, aw) = (&expected.written, &actual.written);
         let mut lines = Vec::new();
         let mut set_diff = |name: &str, e: &Option<Values>, a: &Option<Values>| {
             if e == a {
@@ -101,8 +103,8 @@ impl StatementChange {
             }
             match (e, a) {
                 (Some(e), Some(a)) => {
-                    let lost: Vec<_> = e.difference(a).cloned().collect();
-                    let added: Vec<_> = a.difference(e).cloned().collect();
+                    let lost: Vec<_> = e.difference(a).map(|v| ew.spelling(name, v)).collect();
+                    let added: Vec<_> = a.difference(e).map(|v| aw.spelling(name, v)).collect();
                     let mut parts = Vec::new();
                     if !lost.is_empty() {
                         parts.push(format!("missing {}", lost.join(", ")));
@@ -112,10 +114,13 @@ impl StatementChange {
                     }
                     lines.push(format!("{name}: {}", parts.join("; ")));
                 }
-                (Some(_), None) => lines.push(format!("{name}: missing from the account's copy")),
-                (None, Some(a)) => lines.push(format!(
-                    "{name}: only in the account's copy ({})",
-                    summarise(a)
+                (Some(_), None) => lines.push(format!(
+                    "{} is missing from the account's copy",
+                    ew.element_or_none(name)
+                )),
+                (None, Some(_)) => lines.push(format!(
+                    "{} is only in the account's copy",
+                    aw.element_or_none(name)
                 )),
                 (None, None) => {}
             }
@@ -124,22 +129,24 @@ impl StatementChange {
         set_diff("NotAction", &expected.not_action, &actual.not_action);
         set_diff("Resource", &expected.resource, &actual.resource);
         set_diff("NotResource", &expected.not_resource, &actual.not_resource);
-        if expected.principal != actual.principal {
-            lines.push(format!(
-                "Principal: expected {} found {}",
-                show(&expected.principal),
-                show(&actual.principal)
-            ));
-        }
-        if expected.not_principal != actual.not_principal {
-            lines.push(format!(
-                "NotPrincipal: expected {} found {}",
-                show(&expected.not_principal),
-                show(&actual.not_principal)
-            ));
+        for (name, e, a) in [
+            ("Principal", &expected.principal, &actual.principal),
+            (
+                "NotPrincipal",
+                &expected.not_principal,
+                &actual.not_principal,
+            ),
+        ] {
+            if e != a {
+                lines.push(format!(
+                    "{name}: expected {}, found {}",
+                    ew.element_or_none(name),
+                    aw.element_or_none(name)
+                ));
+            }
         }
         if expected.condition != actual.condition {
-            lines.extend(condition_diff(&expected.condition, &actual.condition));
+            lines.extend(condition_diff(expected, actual));
         }
         StatementChange {
             expected: expected.clone(),
@@ -147,13 +154,24 @@ impl StatementChange {
             lines,
         }
     }
+
+    /// `Statement[0] (Sid "X")` when both documents have it there, else ours and the
+    /// account's.
+    fn label(&self) -> String {
+        let (e, a) = (self.expected.written.label(), self.actual.written.label());
+        if e == a {
+            e
+        } else {
+            format!("{e} of ours, {a} of the account's")
+        }
+    }
 }
 
-type Conditions = BTreeMap<String, BTreeMap<String, Values>>;
-
 /// One line per differing condition operator or key, e.g.
-/// `Condition NotIpAddress aws:sourceip: extra 203.0.113.10`.
-fn condition_diff(expected: &Conditions, actual: &Conditions) -> Vec<String> {
+/// `Condition NotIpAddress aws:SourceIp: extra 203.0.113.10`.
+fn condition_diff(expected: &Statement, actual: &Statement) -> Vec<String> {
+    let (ew, aw) = (&expected.written, &actual.written);
+    let (expected, actual) = (&expected.condition, &actual.condition);
     let list = |v: &Values| v.iter().cloned().collect::<Vec<_>>().join(", ");
     let mut out = Vec::new();
     let ops: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
@@ -162,6 +180,12 @@ fn condition_diff(expected: &Conditions, actual: &Conditions) -> Vec<String> {
             (Some(e), Some(a)) => {
                 let keys: BTreeSet<&String> = e.keys().chain(a.keys()).collect();
                 for key in keys {
+                    let quoted = |w: &Written| {
+                        w.condition_key(op, key).map_or_else(
+                            || format!("{key}: none"),
+                            |(k, v)| format!("{}: {v}", Value::from(k)),
+                        )
+                    };
                     match (e.get(key), a.get(key)) {
                         (Some(ev), Some(av)) if ev != av => {
                             let lost: Values = ev.difference(av).cloned().collect();
@@ -173,42 +197,36 @@ fn condition_diff(expected: &Conditions, actual: &Conditions) -> Vec<String> {
                             if !added.is_empty() {
                                 parts.push(format!("extra {}", list(&added)));
                             }
-                            out.push(format!("Condition {op} {key}: {}", parts.join("; ")));
+                            out.push(format!(
+                                "Condition {op} {}: {}",
+                                aw.condition_key_name(op, key),
+                                parts.join("; ")
+                            ));
                         }
-                        (Some(ev), None) => out.push(format!(
-                            "Condition {op} {key} = [{}] is missing from the account's copy",
-                            list(ev)
+                        (Some(_), None) => out.push(format!(
+                            "Condition {op} {} is missing from the account's copy",
+                            quoted(ew)
                         )),
-                        (None, Some(av)) => out.push(format!(
-                            "Condition {op} {key} = [{}] is only in the account's copy",
-                            list(av)
+                        (None, Some(_)) => out.push(format!(
+                            "Condition {op} {} is only in the account's copy",
+                            quoted(aw)
                         )),
                         _ => {}
                     }
                 }
             }
-            (Some(e), None) => out.push(format!(
-                "Condition {op} {} is missing from the account's copy",
-                show(e)
+            (Some(_), None) => out.push(format!(
+                "Condition {} is missing from the account's copy",
+                ew.condition_operator(op)
             )),
-            (None, Some(a)) => out.push(format!(
-                "Condition {op} {} is only in the account's copy",
-                show(a)
+            (None, Some(_)) => out.push(format!(
+                "Condition {} is only in the account's copy",
+                aw.condition_operator(op)
             )),
             (None, None) => {}
         }
     }
     out
-}
-
-/// Compact JSON of a statement element; "none" when absent or empty.
-fn show<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(Value::Object(m)) if m.is_empty() => "none".into(),
-        Ok(Value::Null) => "none".into(),
-        Ok(v) => v.to_string(),
-        Err(e) => e.to_string(),
-    }
 }
 
 impl PolicyDiff {
@@ -227,14 +245,22 @@ impl PolicyDiff {
         }
         for c in &self.changed {
             for l in &c.lines {
-                out.push(format!("changed statement «{}»: {l}", c.expected.label()));
+                out.push(format!("changed statement {}: {l}", c.label()));
             }
         }
         for m in &self.missing {
-            out.push(format!("missing statement: {}", m.to_compact()));
+            out.push(format!(
+                "missing statement {}: {}",
+                m.written.label(),
+                m.written.quote()
+            ));
         }
         for e in &self.extra {
-            out.push(format!("extra statement: {}", e.to_compact()));
+            out.push(format!(
+                "extra statement {}: {}",
+                e.written.label(),
+                e.written.quote()
+            ));
         }
         out
     }

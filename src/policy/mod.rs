@@ -14,11 +14,13 @@ mod normalize;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod written;
 
 pub use diff::{PolicyDiff, StatementChange};
 pub use glob::{action_matches, glob};
 pub use normalize::normalize;
 pub use parse::{parse_document, parse_json_document};
+pub use written::Written;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,7 +28,8 @@ use serde::Serialize;
 
 pub type Values = BTreeSet<String>;
 
-/// A statement after normalisation. Field order is the display order.
+/// A statement after normalisation, and where it came from ([`Written`], which
+/// equality and order ignore). Field order is the display order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Statement {
     #[serde(rename = "Effect")]
@@ -46,6 +49,9 @@ pub struct Statement {
     /// operator → (lower-cased key → values).
     #[serde(rename = "Condition", skip_serializing_if = "BTreeMap::is_empty")]
     pub condition: BTreeMap<String, BTreeMap<String, Values>>,
+    /// The statement as written in its document, for messages.
+    #[serde(skip)]
+    pub written: Written,
 }
 
 impl Statement {
@@ -56,36 +62,6 @@ impl Statement {
     /// Compact one-line JSON of the normalised statement.
     pub fn to_compact(&self) -> String {
         serde_json::to_string(self).expect("statements always serialise")
-    }
-
-    /// A short human label: `Deny NotAction[7] on *`.
-    pub fn label(&self) -> String {
-        let (kw, set) = match (&self.action, &self.not_action) {
-            (Some(a), _) => ("Action", a),
-            (None, Some(a)) => ("NotAction", a),
-            _ => ("Action", &EMPTY),
-        };
-        let actions = summarise(set);
-        let res = match (&self.resource, &self.not_resource) {
-            (Some(r), _) => summarise(r),
-            (None, Some(r)) => format!("everything but {}", summarise(r)),
-            _ => "-".into(),
-        };
-        format!("{} {kw} {actions} on {res}", self.effect)
-    }
-}
-
-static EMPTY: Values = BTreeSet::new();
-
-fn summarise(set: &Values) -> String {
-    match set.len() {
-        0 => "[]".into(),
-        1 => set.iter().next().cloned().unwrap_or_default(),
-        n if n <= 3 => set.iter().cloned().collect::<Vec<_>>().join(", "),
-        n => format!(
-            "{}, … ({n} in all)",
-            set.iter().take(2).cloned().collect::<Vec<_>>().join(", ")
-        ),
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::{err, Policy, PolicyError, Statement, Values};
+use super::{err, Policy, PolicyError, Statement, Values, Written};
 
 fn scalar(v: &Value, what: &str) -> Result<String, PolicyError> {
     match v {
@@ -130,6 +130,10 @@ fn statement(s: &Map<String, Value>, idx: usize) -> Result<Option<Statement>, Po
         resource,
         not_resource,
         condition,
+        written: Written {
+            index: idx,
+            text: s.clone(),
+        },
     }))
 }
 

@@ -37,9 +37,9 @@ fn bool_vs_boolifexists_differs_and_is_explained() {
     let text = d.to_string();
     assert!(
         text.contains(
-            "Condition BoolIfExists {\"aws:multifactorauthpresent\":[\"false\"]} is missing"
+            "Condition \"BoolIfExists\": {\"aws:MultiFactorAuthPresent\":\"false\"} is missing"
         ) && text
-            .contains("Condition Bool {\"aws:multifactorauthpresent\":[\"false\"]} is only in"),
+            .contains("Condition \"Bool\": {\"aws:MultiFactorAuthPresent\":\"false\"} is only in"),
         "{text}"
     );
 }
@@ -132,4 +132,37 @@ fn globs() {
     assert!(action_matches("*", "s3:PutObject"));
     assert!(action_matches("S3:?etObject", "s3:getobject"));
     assert!(!action_matches("s3:Put*", "s3:GetObject"));
+}
+
+/// Differences quote each document as written (case, `"*"` for a principal, the
+/// statement's index and Sid); the comparison stays on the normalised forms.
+#[test]
+fn differences_quote_both_documents_as_written() {
+    let ours = n(json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+         "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*",
+         "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}},
+        {"Sid": "Gone", "Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}
+    ]}));
+    let theirs = n(json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Extra", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+        {"Sid": "read", "Effect": "Allow", "Principal": "*",
+         "Action": ["S3:GETOBJECT", "s3:PutObject"], "Resource": ["*"],
+         "Condition": {"IpAddress": {"AWS:SourceIP": ["192.0.2.0/24", "198.51.100.7"]}}}
+    ]}));
+    assert!(!ours.identical(&theirs));
+    let text = ours.diff(&theirs).to_string();
+    for line in [
+        "changed statement Statement[0] (Sid \"Read\") of ours, Statement[1] (Sid \"read\") of the account's: Action: missing s3:ListBucket; extra s3:PutObject",
+        ": Principal: expected \"Principal\": {\"AWS\":\"arn:aws:iam::111122223333:root\"}, found \"Principal\": \"*\"",
+        ": Condition IpAddress AWS:SourceIP: extra 198.51.100.7",
+        "missing statement Statement[1] (Sid \"Gone\"): {\"Sid\":\"Gone\",\"Effect\":\"Deny\",\"Action\":\"s3:DeleteBucket\",\"Resource\":\"*\"}",
+        "extra statement Statement[0] (Sid \"Extra\"): {\"Sid\":\"Extra\",\"Effect\":\"Allow\",\"Action\":\"iam:PassRole\",\"Resource\":\"*\"}",
+    ] {
+        assert!(text.contains(line), "{line}\nnot in\n{text}");
+    }
+    assert!(
+        !text.contains("s3:getobject") && !text.contains("aws:sourceip"),
+        "{text}"
+    );
 }
