@@ -49,6 +49,10 @@ impl Policy {
         let version = (self.version != actual.version
             && (self.uses_variables() || actual.uses_variables()))
         .then(|| (self.version.clone(), actual.version.clone()));
+        // In the order the documents write them (ours for changed and missing ones).
+        changed.sort_by_key(|c| c.expected.written.index);
+        missing.sort_by_key(|s| s.written.index);
+        extra.sort_by_key(|s| s.written.index);
         PolicyDiff {
             version,
             missing: missing.into_iter().cloned().collect(),
