@@ -109,23 +109,10 @@ impl StatementChange {
                 (Some(e), Some(a)) => {
                     let lost: Vec<_> = e.difference(a).map(|v| ew.spelling(name, v)).collect();
                     let added: Vec<_> = a.difference(e).map(|v| aw.spelling(name, v)).collect();
-                    let mut parts = Vec::new();
-                    if !lost.is_empty() {
-                        parts.push(format!("missing {}", lost.join(", ")));
-                    }
-                    if !added.is_empty() {
-                        parts.push(format!("extra {}", added.join(", ")));
-                    }
-                    lines.push(format!("{name}: {}", parts.join("; ")));
+                    lines.push(format!("{name}: {}", missing_extra(&lost, &added)));
                 }
-                (Some(_), None) => lines.push(format!(
-                    "{} is missing from the account's copy",
-                    ew.element_or_none(name)
-                )),
-                (None, Some(_)) => lines.push(format!(
-                    "{} is only in the account's copy",
-                    aw.element_or_none(name)
-                )),
+                (Some(_), None) => lines.push(only_in(Side::Ours, ew.element_or_none(name))),
+                (None, Some(_)) => lines.push(only_in(Side::Theirs, aw.element_or_none(name))),
                 (None, None) => {}
             }
         };
@@ -176,7 +163,6 @@ impl StatementChange {
 fn condition_diff(expected: &Statement, actual: &Statement) -> Vec<String> {
     let (ew, aw) = (&expected.written, &actual.written);
     let (expected, actual) = (&expected.condition, &actual.condition);
-    let list = |v: &Values| v.iter().cloned().collect::<Vec<_>>().join(", ");
     let mut out = Vec::new();
     let ops: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
     for op in ops {
@@ -192,45 +178,64 @@ fn condition_diff(expected: &Statement, actual: &Statement) -> Vec<String> {
                     };
                     match (e.get(key), a.get(key)) {
                         (Some(ev), Some(av)) if ev != av => {
-                            let lost: Values = ev.difference(av).cloned().collect();
-                            let added: Values = av.difference(ev).cloned().collect();
-                            let mut parts = Vec::new();
-                            if !lost.is_empty() {
-                                parts.push(format!("missing {}", list(&lost)));
-                            }
-                            if !added.is_empty() {
-                                parts.push(format!("extra {}", list(&added)));
-                            }
+                            let lost: Vec<_> = ev.difference(av).cloned().collect();
+                            let added: Vec<_> = av.difference(ev).cloned().collect();
                             out.push(format!(
                                 "Condition {op} {}: {}",
                                 aw.condition_key_name(op, key),
-                                parts.join("; ")
+                                missing_extra(&lost, &added)
                             ));
                         }
-                        (Some(_), None) => out.push(format!(
-                            "Condition {op} {} is missing from the account's copy",
-                            quoted(ew)
+                        (Some(_), None) => out.push(only_in(
+                            Side::Ours,
+                            format!("Condition {op} {}", quoted(ew)),
                         )),
-                        (None, Some(_)) => out.push(format!(
-                            "Condition {op} {} is only in the account's copy",
-                            quoted(aw)
+                        (None, Some(_)) => out.push(only_in(
+                            Side::Theirs,
+                            format!("Condition {op} {}", quoted(aw)),
                         )),
                         _ => {}
                     }
                 }
             }
-            (Some(_), None) => out.push(format!(
-                "Condition {} is missing from the account's copy",
-                ew.condition_operator(op)
+            (Some(_), None) => out.push(only_in(
+                Side::Ours,
+                format!("Condition {}", ew.condition_operator(op)),
             )),
-            (None, Some(_)) => out.push(format!(
-                "Condition {} is only in the account's copy",
-                aw.condition_operator(op)
+            (None, Some(_)) => out.push(only_in(
+                Side::Theirs,
+                format!("Condition {}", aw.condition_operator(op)),
             )),
             (None, None) => {}
         }
     }
     out
+}
+
+/// `missing a, b; extra c`: what a set of values lost and gained.
+fn missing_extra(lost: &[String], added: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !lost.is_empty() {
+        parts.push(format!("missing {}", lost.join(", ")));
+    }
+    if !added.is_empty() {
+        parts.push(format!("extra {}", added.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// Which document has an element the other lacks.
+enum Side {
+    Ours,
+    Theirs,
+}
+
+/// `quote` (an element as its document writes it) and which document alone has it.
+fn only_in(side: Side, quote: String) -> String {
+    match side {
+        Side::Ours => format!("{quote} is missing from the account's copy"),
+        Side::Theirs => format!("{quote} is only in the account's copy"),
+    }
 }
 
 impl PolicyDiff {
