@@ -153,7 +153,10 @@ fn html_report_shows_policy_differences_and_rule_docs() {
         page.contains("203.0.113.10"),
         "the extra IP must be visible"
     );
-    assert!(page.contains("What it checks"));
+    assert!(page.contains("<h4>What it checks</h4>"));
+    // Rule docs are Markdown rendered (pulldown-cmark), not shown as written.
+    assert!(page.contains("<strong>default version</strong>"));
+    assert!(!page.contains("**default version**"));
     assert!(page.contains("Every check passed") || page.contains("Findings to fix"));
 }
 

@@ -59,6 +59,9 @@ pub fn run(explain: Option<&str>) -> Exit {
             say!();
         }
     }
+    // The documentation as written: its Markdown (`## headings`, `- lists`, `**bold**`,
+    // `code`) reads as plain text on a terminal and pastes into Markdown as it is; the
+    // HTML report renders it (report::html::doc).
     for line in m.doc.lines() {
         say!("{}", line.strip_prefix(' ').unwrap_or(line));
     }

@@ -8,6 +8,7 @@ use horrorshow::helper::doctype;
 use horrorshow::prelude::*;
 use horrorshow::{html, owned_html};
 
+mod doc;
 mod esc;
 mod scope;
 mod triage;
@@ -22,92 +23,17 @@ use crate::rules::{self, Check, Finding, Scope, Status};
 const CSS: &str = include_str!("../../templates/report.css");
 const JS: &str = include_str!("../../templates/report.js");
 
-/// A rule's documentation, as light Markdown: headings, lists, paragraphs, `code`.
-enum Block {
-    Heading(String),
-    Para(String),
-    List(Vec<String>),
-}
-
-fn doc_blocks(doc: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut para: Vec<String> = Vec::new();
-    let mut list: Vec<String> = Vec::new();
-    fn flush(blocks: &mut Vec<Block>, para: &mut Vec<String>, list: &mut Vec<String>) {
-        if !para.is_empty() {
-            blocks.push(Block::Para(para.join(" ")));
-            para.clear();
-        }
-        if !list.is_empty() {
-            blocks.push(Block::List(std::mem::take(list)));
-        }
-    }
-    for raw in doc.lines() {
-        let line = raw.strip_prefix(' ').unwrap_or(raw);
-        if let Some(h) = line.strip_prefix("## ") {
-            flush(&mut blocks, &mut para, &mut list);
-            blocks.push(Block::Heading(h.to_string()));
-        } else if let Some(item) = line.strip_prefix("- ") {
-            if !para.is_empty() {
-                blocks.push(Block::Para(para.join(" ")));
-                para.clear();
-            }
-            list.push(item.to_string());
-        } else if line.starts_with("  ") && !list.is_empty() {
-            if let Some(last) = list.last_mut() {
-                last.push(' ');
-                last.push_str(line.trim());
-            }
-        } else if line.trim().is_empty() {
-            flush(&mut blocks, &mut para, &mut list);
-        } else {
-            if !list.is_empty() {
-                blocks.push(Block::List(std::mem::take(&mut list)));
-            }
-            para.push(line.trim().to_string());
-        }
-    }
-    flush(&mut blocks, &mut para, &mut list);
-    blocks
-}
-
-/// Text with `code` spans; both parts escaped.
-fn inline(text: &str) -> impl RenderOnce + '_ {
-    owned_html! {
-        @ for (i, part) in text.split('`').enumerate() {
-            @ if i % 2 == 1 { code : part; } else { : part; }
-        }
-    }
-}
-
-fn render_doc(doc: &str) -> impl RenderOnce + '_ {
-    let blocks = doc_blocks(doc);
-    owned_html! {
-        @ for b in &blocks {
-            @ match b {
-                Block::Heading(h) => { h4 : h.as_str(); }
-                Block::Para(p) => { p : inline(p); }
-                Block::List(items) => {
-                    ul { @ for it in items { li : inline(it); } }
-                }
-            }
-        }
-    }
-}
-
 /// Every registered rule's documentation as HTML, by rule name, rendered once per
-/// process: it is the same in every report, and rendering it again for each (Markdown,
-/// then escaping byte by byte) was half of the HTML report's time at scale (issue 5).
-fn rendered_docs() -> &'static [(&'static str, Result<String, String>)] {
-    static DOCS: std::sync::OnceLock<Vec<(&'static str, Result<String, String>)>> =
-        std::sync::OnceLock::new();
+/// process ([`doc`]): it is the same in every report, and rendering it again for each
+/// was half of the HTML report's time at scale (issue 5).
+fn rendered_docs() -> &'static [(&'static str, String)] {
+    static DOCS: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
     DOCS.get_or_init(|| {
         rules::RULES
             .iter()
             .map(|r| {
                 let m = r.meta();
-                let page = html! { : render_doc(m.doc); };
-                (m.name, page.into_string().map_err(|e| e.to_string()))
+                (m.name, doc::to_html(m.doc))
             })
             .collect()
     })
@@ -379,11 +305,8 @@ pub fn render_into(report: &TargetReport, out: &mut String) -> Result<(), String
                                         details(class = "doc") {
                                             summary : "What this rule checks, why, and how to fix it";
                                             |t| match rendered_docs().iter().find(|(n, _)| *n == m.name) {
-                                                Some((_, Ok(doc))) => t.write_raw(doc),
-                                                Some((_, Err(e))) => t.record_error(e.clone()),
-                                                None => {
-                                                    t << render_doc(m.doc);
-                                                }
+                                                Some((_, doc)) => t.write_raw(doc),
+                                                None => t.write_raw(&doc::to_html(m.doc)),
                                             }
                                         }
                                     }
@@ -437,31 +360,13 @@ mod tests {
         assert_eq!(rendered_docs().len(), rules::RULES.len());
         for r in rules::RULES {
             let m = r.meta();
-            let in_place = html! { details { : render_doc(m.doc); } }
-                .into_string()
-                .unwrap();
             let cached = rendered_docs()
                 .iter()
                 .find(|(n, _)| *n == m.name)
-                .map(|(_, d)| d.clone().unwrap())
+                .map(|(_, d)| d.clone())
                 .unwrap();
-            assert_eq!(
-                in_place,
-                format!("<details>{cached}</details>"),
-                "{}",
-                m.name
-            );
+            assert_eq!(doc::to_html(m.doc), cached, "{}", m.name);
             assert!(cached.contains("<h4>"), "{}: {cached}", m.name);
         }
-    }
-
-    #[test]
-    fn doc_markdown_blocks() {
-        let b =
-            doc_blocks(" ## What\n Para one\n two.\n - item `a`\n   continued\n - item b\n\n Tail");
-        assert!(matches!(&b[0], Block::Heading(h) if h == "What"));
-        assert!(matches!(&b[1], Block::Para(p) if p == "Para one two."));
-        assert!(matches!(&b[2], Block::List(l) if l.len() == 2 && l[0] == "item `a` continued"));
-        assert!(matches!(&b[3], Block::Para(p) if p == "Tail"));
     }
 }

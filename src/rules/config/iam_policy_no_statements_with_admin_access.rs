@@ -85,20 +85,22 @@ pub fn admin_reason(s: &Statement, not_action_is_admin: bool) -> Option<String> 
     } else {
         " (with a Condition, which does not limit what is granted)"
     };
+    // Quoted as written (`"Action": ["*"]`); decided on the normalised forms.
+    let w = &s.written;
+    let on = w.element_or_none("Resource");
     if let Some(a) = &s.action {
         if a.contains("*") || a.contains("*:*") {
-            return Some(format!("Allow Action \"*\" on Resource \"*\"{cond}"));
+            return Some(format!(
+                "Allow {} on {on}{cond}",
+                w.element_or_none("Action")
+            ));
         }
     }
     // `NotAction: "*"` excludes every action: it grants nothing.
-    if let (Some(na), true) = (
-        s.not_action.as_ref().filter(|na| !na.contains("*")),
-        not_action_is_admin,
-    ) {
-        let excluded: Vec<&str> = na.iter().map(String::as_str).collect();
+    if not_action_is_admin && s.not_action.as_ref().is_some_and(|na| !na.contains("*")) {
         return Some(format!(
-            "Allow NotAction [{}] on Resource \"*\": every other action, now and in future, is granted{cond}",
-            excluded.join(", ")
+            "Allow {} on {on}: every other action, now and in future, is granted{cond}",
+            w.element_or_none("NotAction")
         ));
     }
     None
@@ -147,7 +149,7 @@ impl Rule for NoAdminAccess {
                     .statements
                     .iter()
                     .filter_map(|s| admin_reason(s, not_action_is_admin).map(|r| (r, s)))
-                    .map(|(r, s)| format!("{r}: {}", s.to_compact()))
+                    .map(|(r, s)| format!("{r}; {}: {}", s.written.label(), s.written.quote()))
                     .collect();
                 if reasons.is_empty() {
                     finding(

@@ -155,23 +155,32 @@ fn pinned_by(s: &Statement) -> Option<String> {
                     || (base == "ipaddress" && values.iter().all(|v| narrow_ip(v))))
                 && (key == "aws:sourceip" || base != "ipaddress");
             if fixed {
-                return Some(format!("{op} {key}"));
+                // The key as the document writes it (`aws:SourceVpc`).
+                return Some(format!("{op} {}", s.written.condition_key_name(op, key)));
             }
         }
     }
     None
 }
 
-fn public_principal(s: &Statement) -> Option<&'static str> {
+/// Who a public statement allows, quoted as written (`"Principal": "*"`).
+fn public_principal(s: &Statement) -> Option<String> {
+    let w = &s.written;
     if s.not_principal.is_some() {
-        return Some("NotPrincipal (everyone but the listed principals)");
+        return Some(format!(
+            "{} (everyone but the listed principals)",
+            w.element_or_none("NotPrincipal")
+        ));
     }
     let p = s.principal.as_ref()?;
     if p.values().any(|v| v.contains("*")) {
-        return Some("Principal \"*\"");
+        return Some(w.element_or_none("Principal"));
     }
     if p.contains_key("Federated") {
-        return Some("a Federated principal");
+        return Some(format!(
+            "a Federated principal ({})",
+            w.element_or_none("Principal")
+        ));
     }
     None
 }
@@ -281,7 +290,7 @@ pub fn bucket_finding(cx: &Context<'_>, bucket: &Bucket, access: Access) -> Find
                     .map(|a| format!("{a}, neutralised by IgnorePublicAcls ({by})")),
             );
         } else {
-            public.extend(acl);
+            public.extend(acl.into_iter().map(|a| (a.clone(), a)));
         }
     }
 
@@ -303,16 +312,18 @@ pub fn bucket_finding(cx: &Context<'_>, bucket: &Bucket, access: Access) -> Find
             let Some(who) = public_principal(s) else {
                 continue;
             };
+            let label = s.written.label();
             if let Some(pin) = pinned_by(s) {
-                neutralised.push(format!("policy allows {word} to {who}, but only under {pin} with fixed values: not public"));
+                neutralised.push(format!("policy allows {word} to {who} in {label}, but only under {pin} with fixed values: not public"));
                 continue;
             }
-            let text = format!("policy allows public {word} to {who}: {}", s.to_compact());
+            let short = format!("policy allows public {word} to {who} in {label}");
+            let text = format!("{short}: {}", s.written.quote());
             match restrict {
                 Some(by) => neutralised.push(format!(
                     "{text}, neutralised by RestrictPublicBuckets ({by})"
                 )),
-                None => public.push(text),
+                None => public.push((short, text)),
             }
         }
     }
@@ -334,13 +345,17 @@ pub fn bucket_finding(cx: &Context<'_>, bucket: &Bucket, access: Access) -> Find
                 bucket.name,
                 public
                     .iter()
-                    .map(|p| p.split(": {").next().unwrap_or(p))
+                    .map(|(short, _)| short.as_str())
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
         )
     };
-    f.details = public.into_iter().chain(neutralised).collect();
+    f.details = public
+        .into_iter()
+        .map(|(_, detail)| detail)
+        .chain(neutralised)
+        .collect();
     f
 }
 
