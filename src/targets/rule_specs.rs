@@ -226,13 +226,8 @@ fn settings(
                             .join(", ")
                     )
                 };
-                let hint = allowed
-                    .iter()
-                    .find(|s| {
-                        strsim::normalized_levenshtein(&s.name.to_lowercase(), &k.to_lowercase())
-                            > 0.6
-                    })
-                    .map(|s| format!("did you mean {}? ", s.name))
+                let hint = crate::suggest::closest(k, allowed.iter().map(|s| s.name))
+                    .map(|s| format!("did you mean {s}? "))
                     .unwrap_or_default();
                 return Err(format!(
                     "{rule}: unknown {section} key {}; {hint}{valid}",

@@ -281,12 +281,7 @@ fn glob(pattern: &str) -> Result<GlobMatcher, String> {
 fn target_glob(name: &str, targets: &Targets) -> Result<GlobMatcher, String> {
     let is_glob = name.contains(['*', '?', '[', '{']);
     if !is_glob && !targets.may_name(name) {
-        let hint = targets
-            .targets
-            .iter()
-            .map(|t| t.name.as_str())
-            .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
-            .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
+        let hint = crate::suggest::closest(name, targets.targets.iter().map(|t| t.name.as_str()))
             .map(|n| format!("; did you mean {n}?"))
             .unwrap_or_default();
         return Err(format!(
