@@ -101,11 +101,29 @@ impl InputError {
     }
 }
 
-/// Reads a file as text.
+/// Reads a file as text: UTF-8, as JSON is, or an error at the first byte that is not
+/// (its line and column, as for any other error in the file).
 pub fn read(file: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(file).map_err(|e| InputError::Read {
+    let bytes = std::fs::read(file).map_err(|e| InputError::Read {
         file: file.to_path_buf(),
         reason: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = 1 + memchr::memchr_iter(b'\n', before).count();
+        let column = at - memchr::memrchr(b'\n', before).map_or(0, |n| n + 1) + 1;
+        InputError::invalid(
+            file,
+            line,
+            column,
+            String::new(),
+            &format!(
+                "byte 0x{:02X} is not UTF-8 text: a JSON file is UTF-8 (save it as UTF-8)",
+                bytes[at]
+            ),
+        )
     })
 }
 
