@@ -229,18 +229,15 @@ pub fn parse(file: &Path, text: &str, targets: &Targets) -> Result<Suppressions,
                 "is empty: say why this finding is accepted (a ticket, a review)".into(),
             ));
         }
-        let expires = NaiveDate::parse_from_str(&s.expires, "%Y-%m-%d")
-            .ok()
-            .filter(|_| s.expires.len() == 10)
-            .ok_or_else(|| {
-                bad(
-                    "Expires",
-                    format!(
-                        "{} is not a date: write it as YYYY-MM-DD, e.g. \"2027-06-30\"",
-                        json_input::quoted(&s.expires)
-                    ),
-                )
-            })?;
+        let expires = expiry_date(&s.expires).ok_or_else(|| {
+            bad(
+                "Expires",
+                format!(
+                    "{} is not a date: write it as YYYY-MM-DD, e.g. \"2027-06-30\"",
+                    json_input::quoted(&s.expires)
+                ),
+            )
+        })?;
         if s.owner.as_deref().is_some_and(|o| o.trim().is_empty()) {
             return Err(bad(
                 "Owner",
@@ -267,6 +264,28 @@ pub fn parse(file: &Path, text: &str, targets: &Targets) -> Result<Suppressions,
         file: file.to_path_buf(),
         list,
     })
+}
+
+/// `YYYY-MM-DD` exactly: four digits, two, two, and a real date. chrono's `%Y-%m-%d`
+/// also takes a sign, spaces and fewer digits (`+2027-1-01`, `2027- 1-01`, `+027-01-01`
+/// for the year 27), which a length of 10 did not keep out.
+fn expiry_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        text[0..4].parse().ok()?,
+        text[5..7].parse().ok()?,
+        text[8..10].parse().ok()?,
+    )
 }
 
 fn glob(pattern: &str) -> Result<GlobMatcher, String> {
@@ -341,5 +360,68 @@ impl Suppressions {
             f.expired_suppression = None;
         }
         mine.iter().map(|s| s.index).zip(uses).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expires(date: &str) -> Result<NaiveDate, String> {
+        let targets = crate::targets::parse(
+            Path::new("t.json"),
+            r#"{"Targets": [{"demo": {"Rules": [{"Policy": {"Name": "Force_MFA"}}]}}]}"#,
+        )
+        .unwrap();
+        let text = format!(
+            r#"{{"Suppressions": [{{"Rule": "*", "Resource": "*", "Reason": "r", "Expires": "{date}"}}]}}"#
+        );
+        parse(Path::new("s.json"), &text, &targets)
+            .map(|s| s.list[0].applied.expires)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Only `YYYY-MM-DD`, a real date: chrono's format took signs, spaces and short
+    /// fields of the same length (`+2027-1-01` was 2027-01-01, `-027-01-01` the year -27).
+    #[test]
+    fn expires_is_exactly_yyyy_mm_dd_and_a_real_date() {
+        assert_eq!(
+            expires("2027-06-30"),
+            Ok(NaiveDate::from_ymd_opt(2027, 6, 30).unwrap())
+        );
+        assert_eq!(
+            expires("2028-02-29"),
+            Ok(NaiveDate::from_ymd_opt(2028, 2, 29).unwrap())
+        );
+        for bad in [
+            "+2027-1-01",
+            "-027-01-01",
+            "+027-01-01",
+            " 2027-1-01",
+            "2027- 1-01",
+            "2027-01- 1",
+            "  27-01-01",
+            "2027-1-011",
+            "2027-01-1 ",
+            "02027-1-01",
+            "2027-02-30",
+            "2027-13-01",
+            "2027-00-10",
+            "2027-01-00",
+            "2027/01/01",
+            "2027-01-01T00:00:00Z",
+            "2027-01-01 ",
+            "20270101",
+            "2027-01-011",
+            "２０２７-01-01",
+            "",
+            "2027-1-1",
+        ] {
+            let e = expires(bad).expect_err(bad);
+            assert!(
+                e.contains("Expires") && e.contains("is not a date"),
+                "{bad}: {e}"
+            );
+        }
     }
 }
