@@ -54,6 +54,7 @@ pub fn read(path: &Path) -> Result<Account, SnapshotError> {
             SnapshotError::corrupt(path, format!("upgrading from schema {version}: {e}"))
         })?;
     }
+    schema::check_exact(&conn).map_err(|why| SnapshotError::invalid(path, why))?;
     load_account(&conn).map_err(|e| to_snapshot_error(path, e))
 }
 
