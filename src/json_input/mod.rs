@@ -148,6 +148,18 @@ pub fn parse<'de, T: Deserialize<'de>>(file: &Path, text: &'de str) -> Result<T,
     })
 }
 
+/// For `#[serde(default, deserialize_with = "json_input::not_null")]` on an optional
+/// key: absent is `None`, and a value given must be one, never `null`. serde reads
+/// `null` as an absent `Option`, so `"Organization": null` made an organization entry
+/// an ordinary target, and a suppression's `"Targets": null` applied to every target.
+pub fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// An error found after parsing, at the value `path` points to in `text` (or without
 /// a position if the path is not in the text).
 pub fn located(file: &Path, text: &str, path: &[Step<'_>], message: &str) -> InputError {

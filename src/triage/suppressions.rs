@@ -107,15 +107,15 @@ struct RawSuppression {
     rule: String,
     #[serde(rename = "Resource")]
     resource: String,
-    #[serde(rename = "Targets", default)]
+    #[serde(rename = "Targets", default, deserialize_with = "json_input::not_null")]
     targets: Option<Vec<String>>,
-    #[serde(rename = "Check", default)]
+    #[serde(rename = "Check", default, deserialize_with = "json_input::not_null")]
     check: Option<String>,
     #[serde(rename = "Reason")]
     reason: String,
     #[serde(rename = "Expires")]
     expires: String,
-    #[serde(rename = "Owner", default)]
+    #[serde(rename = "Owner", default, deserialize_with = "json_input::not_null")]
     owner: Option<String>,
 }
 
@@ -379,6 +379,29 @@ mod tests {
         parse(Path::new("s.json"), &text, &targets)
             .map(|s| s.list[0].applied.expires)
             .map_err(|e| e.to_string())
+    }
+
+    /// `"Targets": null` applied a suppression to every target (found by the campaign):
+    /// null is never a key left out.
+    #[test]
+    fn null_is_never_an_absent_key() {
+        let targets = crate::targets::parse(
+            Path::new("t.json"),
+            r#"{"Targets": [{"demo": {"Rules": [{"Policy": {"Name": "Force_MFA"}}]}}]}"#,
+        )
+        .unwrap();
+        for key in ["Targets", "Check", "Owner"] {
+            let text = format!(
+                r#"{{"Suppressions": [{{"Rule": "*", "Resource": "*", "Reason": "r", "Expires": "2027-01-01", "{key}": null}}]}}"#
+            );
+            let e = parse(Path::new("s.json"), &text, &targets)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("Suppressions[0].{key}: invalid type: null")),
+                "{e}"
+            );
+        }
     }
 
     /// Only `YYYY-MM-DD`, a real date: chrono's format took signs, spaces and short
