@@ -449,3 +449,20 @@ fn evaluate_file_with_a_damaged_target_name_is_a_damaged_snapshot() {
     let out = run(&["s.sqlite", "s.sqlite"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A damaged page where `evaluate FILE` reads the target name (without the seal) is
+/// called damaged, not "refused: … written by another program" (SQLite's "malformed"
+/// there read as content; found by the snapshot campaign).
+#[test]
+fn a_damaged_name_page_is_called_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    snapshot::write(&path, &demo()).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"demo12").unwrap();
+    let page = at / 4096 * 4096;
+    bytes[page..page + 4096].fill(0xa5);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = snapshot::peek_target(&path).unwrap_err();
+    assert!(matches!(e, SnapshotError::Corrupt { .. }), "{e}");
+}
