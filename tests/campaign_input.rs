@@ -10,7 +10,7 @@
 //! Anything else (accepted garbage, an unlocated error, a panic) fails the test, with
 //! the input that did it.
 //!
-//! `CLOUDKESTREL_CAMPAIGN_SCALE=20 cargo test --release --test campaign_input -- --nocapture`
+//! `CLOUDKESTREL_CAMPAIGN_SCALE=20 cargo test --test campaign_input -- --nocapture`
 //! runs twenty times as many inputs.
 
 mod support;
