@@ -331,21 +331,13 @@ fn check_targets(doc: &J, parsed: &Targets) -> Result<(), String> {
                     string(o.get("ExternalId"))?,
                     org.external_id.clone(),
                 )?;
-                same(
-                    "units",
-                    strings(o.get("OrganizationalUnits"))?,
-                    org.units.clone(),
-                )?;
-                same(
-                    "Accounts",
-                    strings(o.get("Accounts"))?,
-                    org.accounts.clone(),
-                )?;
-                same(
-                    "ExcludeAccounts",
-                    strings(o.get("ExcludeAccounts"))?,
-                    org.exclude.clone(),
-                )?;
+                for (key, list) in [
+                    ("OrganizationalUnits", &org.units),
+                    ("Accounts", &org.accounts),
+                    ("ExcludeAccounts", &org.exclude),
+                ] {
+                    same(key, strings(o.get(key))?, list.clone())?;
+                }
             } else {
                 let t = parsed.get(name).ok_or(format!("target {name:?} is gone"))?;
                 check_target(v, t)?;
@@ -444,6 +436,19 @@ fn through_binary(name: &str, rejected: &[Vec<u8>], context: Option<&str>) -> us
     ran
 }
 
+/// Prints what a campaign tried, and checks that it tried enough of each outcome.
+fn tell(what: &str, tally: &Tally, ran: usize, seeds: usize) {
+    println!(
+        "campaign {what}: {} inputs tried, {} rejected at file:line:column, {} accepted and read exactly; {ran} of the rejected through the binary (exit 2)",
+        tally.tried,
+        tally.tried - tally.accepted,
+        tally.accepted
+    );
+    assert!(tally.tried >= PER_FILE, "{}", tally.tried);
+    assert!(tally.accepted >= seeds && tally.accepted < tally.tried / 2);
+    assert_eq!(ran, THROUGH_BINARY);
+}
+
 #[test]
 fn mutated_targets_files_are_refused_at_a_place_or_read_exactly() {
     let dir = tempfile::tempdir().unwrap();
@@ -466,15 +471,7 @@ fn mutated_targets_files_are_refused_at_a_place_or_read_exactly() {
         check_targets,
     );
     let ran = through_binary("targets.json", &tally.rejected, None);
-    println!(
-        "campaign targets.json: {} inputs tried, {} rejected at file:line:column, {} accepted and read exactly; {ran} of the rejected through the binary (exit 2)",
-        tally.tried,
-        tally.tried - tally.accepted,
-        tally.accepted
-    );
-    assert!(tally.tried >= PER_FILE, "{}", tally.tried);
-    assert!(tally.accepted >= seeds.len() && tally.accepted < tally.tried / 2);
-    assert_eq!(ran, THROUGH_BINARY);
+    tell("targets.json", &tally, ran, seeds.len());
 }
 
 #[test]
@@ -496,13 +493,5 @@ fn mutated_suppressions_files_are_refused_at_a_place_or_read_exactly() {
         check_suppressions,
     );
     let ran = through_binary("suppressions.json", &tally.rejected, Some(CONTEXT));
-    println!(
-        "campaign suppressions.json: {} inputs tried, {} rejected at file:line:column, {} accepted and read exactly; {ran} of the rejected through the binary (exit 2)",
-        tally.tried,
-        tally.tried - tally.accepted,
-        tally.accepted
-    );
-    assert!(tally.tried >= PER_FILE, "{}", tally.tried);
-    assert!(tally.accepted >= seeds.len() && tally.accepted < tally.tried / 2);
-    assert_eq!(ran, THROUGH_BINARY);
+    tell("suppressions.json", &tally, ran, seeds.len());
 }
