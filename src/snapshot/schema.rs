@@ -277,6 +277,13 @@ pub fn check_exact(conn: &Connection) -> Result<(), String> {
     for mine in ours.iter().filter(|m| find(&theirs, m).is_none()) {
         differences.push(format!("{} {} is missing", mine.kind, quoted(&mine.name)));
     }
+    // A file made to hold thousands of objects gets a message of ten.
+    const SHOWN: usize = 10;
+    if differences.len() > SHOWN {
+        let more = differences.len() - SHOWN;
+        differences.truncate(SHOWN);
+        differences.push(format!("and {more} more"));
+    }
     if differences.is_empty() {
         Ok(())
     } else {
