@@ -139,7 +139,20 @@ pub fn jobs_from_paths(
                 error: e.to_string(),
             }),
             Ok(target) => {
-                if targets.get(&target).is_none() {
+                // A name the file should not hold may be damage, which is exit 3 and
+                // says so, not a usage error: the file is checked before it is blamed.
+                let unknown = targets.get(&target).is_none();
+                let twice = jobs.iter().any(|j| j.target == target);
+                if unknown || twice {
+                    if let Err(e) = snapshot::read(path) {
+                        unreadable.push(Unreadable {
+                            path: path.clone(),
+                            error: e.to_string(),
+                        });
+                        continue;
+                    }
+                }
+                if unknown {
                     return Err(PlanError::UnknownTarget {
                         path: path.clone(),
                         target,

@@ -16,6 +16,7 @@ pub mod report;
 pub mod rules;
 pub mod snapshot;
 pub mod sqlite_memory;
+pub mod suggest;
 pub mod targets;
 pub mod triage;
 pub mod untrusted;

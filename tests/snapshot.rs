@@ -400,3 +400,69 @@ fn orphan_policies_and_memberships_are_refused() {
         assert!(matches!(e, SnapshotError::Invalid { .. }), "{what}: {e}");
     }
 }
+
+/// `evaluate FILE` of a damaged file is a damaged snapshot (exit 3, "truncated or
+/// damaged"), even when the damage is in the target name it holds: the name was read
+/// without the seal, named no target, and the run was a usage error (exit 2). A name
+/// that is really no target's, in an intact file, is still a usage error.
+#[test]
+fn evaluate_file_with_a_damaged_target_name_is_a_damaged_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("targets.example.json"),
+        dir.path().join("targets.json"),
+    )
+    .unwrap();
+    let path = dir.path().join("s.sqlite");
+    snapshot::write(&path, &demo()).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let at = good.windows(6).position(|w| w == b"demo12").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cloudkestrel"))
+            .current_dir(dir.path())
+            .arg("evaluate")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let mut bytes = good.clone();
+    bytes[at + 1] = b'X';
+    std::fs::write(&path, &bytes).unwrap();
+    for args in [&["s.sqlite"][..], &["s.sqlite", "s.sqlite"]] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("the file is truncated or damaged: re-collect or restore it"),
+            "{err}"
+        );
+    }
+    // The same name, sealed again: data, not damage.
+    let content = unsealed(&bytes);
+    std::fs::write(&path, sealed(content)).unwrap();
+    let out = run(&["s.sqlite"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("this snapshot is of target \"dXmo\""), "{err}");
+    // An intact file given twice is a usage error too.
+    std::fs::write(&path, &good).unwrap();
+    let out = run(&["s.sqlite", "s.sqlite"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A damaged page where `evaluate FILE` reads the target name (without the seal) is
+/// called damaged, not "refused: … written by another program" (SQLite's "malformed"
+/// there read as content; found by the snapshot campaign).
+#[test]
+fn a_damaged_name_page_is_called_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    snapshot::write(&path, &demo()).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"demo12").unwrap();
+    let page = at / 4096 * 4096;
+    bytes[page..page + 4096].fill(0xa5);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = snapshot::peek_target(&path).unwrap_err();
+    assert!(matches!(e, SnapshotError::Corrupt { .. }), "{e}");
+}

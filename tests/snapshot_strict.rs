@@ -455,3 +455,40 @@ fn a_changed_target_name_never_gives_a_verdict() {
     assert!(!report.contains("\"status\": \"pass\""), "{report}");
     assert!(!report.contains("\"status\": \"fail\""), "{report}");
 }
+
+/// A snapshot's tables are exactly CloudKestrel's: a table, view, index or trigger
+/// added, a column added, dropped or retyped is refused naming it (the reader reads only
+/// what it knows, so an added table or column was accepted).
+#[test]
+fn a_schema_not_exactly_ours_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (sql, says) in [
+        ("CREATE TABLE notes (x TEXT)", "table \"notes\" is not in a CloudKestrel snapshot"),
+        ("CREATE VIEW v AS SELECT 1", "view \"v\" is not in"),
+        ("CREATE INDEX i ON iam_users (arn)", "index \"i\" is not in"),
+        (
+            "CREATE TRIGGER t AFTER INSERT ON regions BEGIN SELECT 1; END",
+            "trigger \"t\" is not in",
+        ),
+        ("ALTER TABLE iam_users ADD COLUMN mfa TEXT", "table \"iam_users\" has the columns ("),
+        ("ALTER TABLE problems DROP COLUMN resource", "table \"problems\" has the columns ("),
+        (
+            "CREATE TABLE r2 (region INTEGER PRIMARY KEY); DROP TABLE regions; ALTER TABLE r2 RENAME TO regions",
+            "\"region\" \"INTEGER\" PRIMARY KEY), not (\"region\" \"TEXT\" PRIMARY KEY)",
+        ),
+        ("DROP TABLE api_calls", "table \"api_calls\" is missing"),
+    ] {
+        let path = dir.path().join("s.sqlite");
+        demo_edited(&path, sql);
+        let e = expect_refused(&path, sql);
+        let msg = e.to_string();
+        assert!(matches!(e, SnapshotError::Invalid { .. }), "{sql}: {msg}");
+        assert!(msg.contains("its schema is not CloudKestrel's"), "{sql}: {msg}");
+        assert!(msg.contains(says), "{sql}:\n  {msg}\nshould say\n  {says}");
+        let out = evaluate(dir.path(), &path);
+        assert_eq!(out.status.code(), Some(3), "{sql}");
+        let report = std::fs::read_to_string(dir.path().join("reports/demo.json")).unwrap();
+        assert!(!report.contains("\"status\": \"pass\""), "{sql}");
+        std::fs::remove_dir_all(dir.path().join("reports")).unwrap();
+    }
+}

@@ -430,3 +430,53 @@ fn a_rule_never_defaults_an_unreadable_parameter() {
         }
     }
 }
+
+/// Bytes that are not UTF-8 in targets.json or the suppressions file are an error at
+/// their line and column (exit 2), like any other: they were "cannot read: stream did
+/// not contain valid UTF-8", with no place in the file.
+#[test]
+fn bytes_that_are_not_utf8_are_an_error_at_their_position() {
+    let dir = demo_dir();
+    let good = std::fs::read_to_string(dir.path().join("targets.json")).unwrap();
+    // In a key on line 3, in a value, in a continuation byte cut short, at the end.
+    let at = good.find("\"demo\"").unwrap() + 2;
+    let line = 1 + good[..at].matches('\n').count();
+    let column = at - good[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
+    for (bad, shown) in [
+        (&b"\xff"[..], "0xFF"),
+        (b"\xc3(", "0xC3"),
+        (b"\xed\xa0\x80", "0xED"),
+    ] {
+        let mut bytes = good.as_bytes()[..at].to_vec();
+        bytes.extend_from_slice(bad);
+        bytes.extend_from_slice(&good.as_bytes()[at..]);
+        std::fs::write(dir.path().join("targets.json"), &bytes).unwrap();
+        let o = ck(dir.path(), &["evaluate"]);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{err}");
+        assert!(
+            err.contains(&format!(
+                "targets.json:{line}:{column}: byte {shown} is not UTF-8 text"
+            )),
+            "{err}"
+        );
+        assert!(!dir.path().join("reports").exists());
+    }
+    std::fs::write(dir.path().join("targets.json"), &good).unwrap();
+    let suppressions = "{\"Suppressions\": [\n  {\"Rule\": \"*\", \"Resource\": \"*\", \"Reason\": \"caf\u{e9}\", \"Expires\": \"2027-01-01\"}\n]}\n";
+    let latin1 = suppressions.replace('\u{e9}', "\u{1}");
+    let mut bytes = latin1.into_bytes();
+    let e = bytes.iter().position(|&b| b == 1).unwrap();
+    bytes[e] = 0xe9;
+    std::fs::write(dir.path().join("suppressions.json"), &bytes).unwrap();
+    let o = ck(dir.path(), &["evaluate"]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.contains("suppressions.json:2:48: byte 0xE9 is not UTF-8 text"),
+        "{err}"
+    );
+    assert!(!dir.path().join("reports").exists());
+    std::fs::write(dir.path().join("suppressions.json"), suppressions).unwrap();
+    assert_ne!(code(&ck(dir.path(), &["evaluate"])), 2);
+}

@@ -35,12 +35,7 @@ pub fn narrow<'a>(
                 .map(|t| t.name.as_str())
                 .chain(targets.organizations.iter().map(|o| o.name.as_str()))
                 .collect();
-            let hint = names
-                .iter()
-                .max_by(|a, b| {
-                    strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b))
-                })
-                .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
+            let hint = cloudkestrel::suggest::closest(name, names.iter().copied())
                 .map(|n| format!(" Did you mean {n}?"))
                 .unwrap_or_default();
             return Err(format!(

@@ -101,11 +101,29 @@ impl InputError {
     }
 }
 
-/// Reads a file as text.
+/// Reads a file as text: UTF-8, as JSON is, or an error at the first byte that is not
+/// (its line and column, as for any other error in the file).
 pub fn read(file: &Path) -> Result<String, InputError> {
-    std::fs::read_to_string(file).map_err(|e| InputError::Read {
+    let bytes = std::fs::read(file).map_err(|e| InputError::Read {
         file: file.to_path_buf(),
         reason: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = 1 + memchr::memchr_iter(b'\n', before).count();
+        let column = at - memchr::memrchr(b'\n', before).map_or(0, |n| n + 1) + 1;
+        InputError::invalid(
+            file,
+            line,
+            column,
+            String::new(),
+            &format!(
+                "byte 0x{:02X} is not UTF-8 text: a JSON file is UTF-8 (save it as UTF-8)",
+                bytes[at]
+            ),
+        )
     })
 }
 
@@ -128,6 +146,18 @@ pub fn parse<'de, T: Deserialize<'de>>(file: &Path, text: &'de str) -> Result<T,
         let (line, column) = bracket.unwrap_or((e.inner().line(), e.inner().column()));
         InputError::invalid(file, line, column, show_segments(e.path()), message)
     })
+}
+
+/// For `#[serde(default, deserialize_with = "json_input::not_null")]` on an optional
+/// key: absent is `None`, and a value given must be one, never `null`. serde reads
+/// `null` as an absent `Option`, so `"Organization": null` made an organization entry
+/// an ordinary target, and a suppression's `"Targets": null` applied to every target.
+pub fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// An error found after parsing, at the value `path` points to in `text` (or without

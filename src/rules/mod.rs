@@ -219,23 +219,9 @@ pub fn find(name: &str) -> Option<&'static dyn Rule> {
     RULES.iter().copied().find(|r| r.meta().name == name)
 }
 
-/// The closest rule names to a misspelt one, for "did you mean".
+/// The closest rule name to a misspelt one, for "did you mean" ([`crate::suggest`]).
 pub fn suggest(name: &str) -> Option<&'static str> {
-    RULES
-        .iter()
-        .map(|r| r.meta().name)
-        .map(|n| {
-            (
-                strsim::normalized_damerau_levenshtein(
-                    &name.to_ascii_uppercase(),
-                    &n.to_ascii_uppercase(),
-                ),
-                n,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.6)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| n)
+    crate::suggest::closest(name, RULES.iter().map(|r| r.meta().name))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -43,16 +43,17 @@ pub(super) fn refusal(e: &rusqlite::Error) -> Option<String> {
     }
 }
 
-/// Refuses rows that belong to things the snapshot does not hold (`found`, described):
-/// dropped, a policy of a missing user or a grant of a missing bucket would vanish.
-pub(super) fn orphans(mut found: Vec<String>, what: &str) -> rusqlite::Result<()> {
+/// Refuses rows that belong to things the snapshot does not hold (`found`, described),
+/// rows of the `tables` named: dropped, a policy of a missing user or a grant of a
+/// missing bucket would vanish.
+pub(super) fn orphans(mut found: Vec<String>, what: &str, tables: &str) -> rusqlite::Result<()> {
     if found.is_empty() {
         return Ok(());
     }
     found.sort();
     found.dedup();
     Err(refuse(format!(
-        "{what} the snapshot does not hold: {}",
+        "{what} the snapshot does not hold: {} (rows of {tables})",
         found.join(", ")
     )))
 }

@@ -37,12 +37,19 @@ const API_CALLS: Table = Table::new("api_calls", &[0]);
 /// snapshot is evaluated against, and `evaluate` then reads the sealed file and refuses
 /// it when the name it holds is not that target's (an error report, never a verdict);
 /// a damaged file is refused by that read in any case.
+///
+/// When the name cannot be read, the file is checked after all, so that a damaged one
+/// is called damaged (SQLite reading a damaged page there said "malformed", which read
+/// as content some other program wrote).
 pub fn peek_target(path: &Path) -> Result<String, SnapshotError> {
     let conn = open_unverified(path)?;
     let names = INFO
         .rows(&conn, "SELECT target FROM snapshot_info", |r| r.get(0))
         .and_then(|rows| INFO.one(rows));
-    names.map_err(|e| to_snapshot_error(path, e))
+    names.map_err(|e| match open_verified(path) {
+        Err(damaged) => damaged,
+        Ok(_) => to_snapshot_error(path, e),
+    })
 }
 
 /// Loads the snapshot at `path`.
@@ -54,6 +61,7 @@ pub fn read(path: &Path) -> Result<Account, SnapshotError> {
             SnapshotError::corrupt(path, format!("upgrading from schema {version}: {e}"))
         })?;
     }
+    schema::check_exact(&conn).map_err(|why| SnapshotError::invalid(path, why))?;
     load_account(&conn).map_err(|e| to_snapshot_error(path, e))
 }
 
@@ -198,7 +206,7 @@ fn load_config(conn: &Connection) -> rusqlite::Result<AwsConfig> {
             None => unowned.push(format!("recorder {recorder:?} in {}", regions[at].region)),
         }
     }
-    orphans(unowned, "recorded types of")?;
+    orphans(unowned, "recorded types of", "config_recorder_types")?;
     for (at, ch) in CHANNELS.rows(
         conn,
         "SELECT region, name, s3_bucket_name, sns_topic_arn FROM config_delivery_channels ORDER BY rowid",
@@ -326,6 +334,7 @@ fn load_s3(conn: &Connection) -> rusqlite::Result<S3> {
             .map(|b| format!("bucket {}", quoted(&b)))
             .collect(),
         "ACL grants or public access blocks of buckets",
+        "s3_bucket_acl_grants or s3_bucket_public_access_blocks",
     )?;
     Ok(S3 {
         account_public_access_block,

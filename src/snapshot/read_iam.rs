@@ -150,7 +150,11 @@ pub(super) fn load_iam(conn: &Connection) -> rusqlite::Result<Iam> {
             found.push(format!("{kind} {}", quoted(name)));
         }
     }
-    orphans(found, "policies or group memberships of principals")?;
+    orphans(
+        found,
+        "policies or group memberships of principals",
+        "iam_policy_attachments, iam_inline_policies or iam_group_members",
+    )?;
 
     Ok(Iam {
         users,
@@ -249,6 +253,7 @@ fn load_policies(conn: &Connection) -> rusqlite::Result<Vec<ManagedPolicy>> {
             .map(|arn| format!("policy {}", quoted(&arn)))
             .collect(),
         "versions of policies",
+        "iam_policy_versions",
     )?;
     Ok(policies)
 }

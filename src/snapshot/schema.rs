@@ -156,3 +156,140 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<()> {
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.commit()
 }
+
+/// One object of a database's schema as compared: its kind (`table`, `index`, `view`,
+/// `trigger`), its name, its table, and for a table its columns (name, declared type,
+/// NOT NULL, default, primary-key position, hidden).
+#[derive(PartialEq, Eq)]
+struct Object {
+    kind: String,
+    name: String,
+    table: String,
+    columns: Vec<(String, String, bool, Option<String>, i64, i64)>,
+}
+
+fn objects(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
+    let mut stmt =
+        conn.prepare("SELECT type, name, tbl_name FROM sqlite_schema ORDER BY type, name")?;
+    let mut out: Vec<Object> = stmt
+        .query_map([], |r| {
+            Ok(Object {
+                kind: r.get(0)?,
+                name: r.get(1)?,
+                table: r.get(2)?,
+                columns: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut columns = conn.prepare(
+        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+    )?;
+    for o in out.iter_mut().filter(|o| o.kind == "table") {
+        o.columns = columns
+            .query_map([&o.name], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(out)
+}
+
+/// The object of `list` of the kind and name of `o`.
+fn find<'a>(list: &'a [Object], o: &Object) -> Option<&'a Object> {
+    list.iter().find(|x| x.kind == o.kind && x.name == o.name)
+}
+
+/// The schema a snapshot of [`CURRENT_VERSION`] has: the migrations applied to an empty
+/// database, once.
+fn ours() -> &'static [Object] {
+    static OURS: std::sync::OnceLock<Vec<Object>> = std::sync::OnceLock::new();
+    OURS.get_or_init(|| {
+        let mut conn = Connection::open_in_memory().expect("an in-memory database");
+        migrate_to(&mut conn, CURRENT_VERSION).expect("the migrations apply");
+        objects(&conn).expect("the schema of the migrations reads")
+    })
+}
+
+/// Checks that `conn` (a snapshot at [`CURRENT_VERSION`], upgraded if it was older) has
+/// exactly CloudKestrel's schema: the same tables with the same columns, and no other
+/// table, view, index or trigger. The reader only reads what it knows; a table added, a
+/// column dropped or retyped means the file was made or edited by something else. The
+/// error names every difference.
+pub fn check_exact(conn: &Connection) -> Result<(), String> {
+    use crate::model::quoted;
+    let theirs = objects(conn).map_err(|e| format!("its schema cannot be read: {e}"))?;
+    let ours = ours();
+    let mut differences = Vec::new();
+    for o in &theirs {
+        match find(ours, o) {
+            None => differences.push(format!(
+                "{} {} is not in a CloudKestrel snapshot",
+                o.kind,
+                quoted(&o.name)
+            )),
+            Some(mine) if mine.table != o.table => differences.push(format!(
+                "{} {} is on table {}, not {}",
+                o.kind,
+                quoted(&o.name),
+                quoted(&o.table),
+                mine.table
+            )),
+            Some(mine) if mine.columns != o.columns => {
+                let show = |c: &Object| {
+                    c.columns
+                        .iter()
+                        .map(|(n, t, not_null, d, pk, hidden)| {
+                            let mut s = format!("{} {}", quoted(n), quoted(t));
+                            if *not_null {
+                                s.push_str(" NOT NULL");
+                            }
+                            if let Some(d) = d {
+                                s.push_str(&format!(" DEFAULT {}", quoted(d)));
+                            }
+                            if *pk > 0 {
+                                s.push_str(" PRIMARY KEY");
+                            }
+                            if *hidden > 0 {
+                                s.push_str(" (hidden or generated)");
+                            }
+                            s
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                differences.push(format!(
+                    "table {} has the columns ({}), not ({})",
+                    quoted(&o.name),
+                    show(o),
+                    show(mine)
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for mine in ours.iter().filter(|m| find(&theirs, m).is_none()) {
+        differences.push(format!("{} {} is missing", mine.kind, quoted(&mine.name)));
+    }
+    // A file made to hold thousands of objects gets a message of ten.
+    const SHOWN: usize = 10;
+    if differences.len() > SHOWN {
+        let more = differences.len() - SHOWN;
+        differences.truncate(SHOWN);
+        differences.push(format!("and {more} more"));
+    }
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "its schema is not CloudKestrel's: {}",
+            differences.join("; ")
+        ))
+    }
+}

@@ -25,19 +25,31 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTarget {
-    #[serde(rename = "Credentials")]
+    #[serde(
+        rename = "Credentials",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     credentials: Option<Credentials>,
-    #[serde(rename = "Profile")]
+    #[serde(rename = "Profile", default, deserialize_with = "json_input::not_null")]
     profile: Option<String>,
-    #[serde(rename = "RoleArn")]
+    #[serde(rename = "RoleArn", default, deserialize_with = "json_input::not_null")]
     role_arn: Option<String>,
-    #[serde(rename = "ExternalId")]
+    #[serde(
+        rename = "ExternalId",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     external_id: Option<String>,
     #[serde(rename = "Regions", default)]
     regions: Vec<String>,
     #[serde(rename = "Rules")]
     rules: Vec<RuleSpec>,
-    #[serde(rename = "Organization")]
+    #[serde(
+        rename = "Organization",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     organization: Option<RawOrganization>,
 }
 
@@ -46,7 +58,11 @@ struct RawTarget {
 struct RawOrganization {
     #[serde(rename = "RoleName")]
     role_name: String,
-    #[serde(rename = "ExternalId")]
+    #[serde(
+        rename = "ExternalId",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     external_id: Option<String>,
     #[serde(rename = "OrganizationalUnits", default)]
     units: Vec<String>,
@@ -377,5 +393,33 @@ mod tests {
             error("{\"Targets\": []}"),
             "t.json:1:13: Targets: lists no target"
         );
+    }
+
+    /// A key given as `null` is an error, never the key left out: `"Organization":
+    /// null` made an organization entry an ordinary target (found by the campaign).
+    #[test]
+    fn null_is_never_an_absent_key() {
+        for (key, value) in [
+            ("Organization", "null"),
+            ("Credentials", "null"),
+            ("Profile", "null"),
+            ("RoleArn", "null"),
+        ] {
+            let text = format!(
+                "{{\"Targets\": [{{\"org\": {{\"{key}\": {value}, \"Rules\": [{{\"Policy\": {{\"Name\": \"Force_MFA\"}}}}]}}}}]}}"
+            );
+            let e = error(&text);
+            assert!(
+                e.contains(&format!("Targets[0].org.{key}: invalid type: null")),
+                "{e}"
+            );
+        }
+        for rule in [
+            r#"{"Policy": {"Name": "Force_MFA", "Severity": null}}"#,
+            r#"{"Policy": {"Name": "User_Source_IP_Restrictions", "Source_IPs": ["1.2.3.4"], "Params": null}}"#,
+        ] {
+            let text = format!("{{\"Targets\": [{{\"a\": {{\"Rules\": [{rule}]}}}}]}}");
+            assert!(error(&text).contains("invalid type: null"), "{rule}");
+        }
     }
 }

@@ -24,7 +24,11 @@ enum RawRule {
 struct RawSetupRule {
     #[serde(rename = "Name")]
     name: RuleName<SETUP>,
-    #[serde(rename = "Severity", default)]
+    #[serde(
+        rename = "Severity",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     severity: Option<SeverityName>,
     #[serde(rename = "Options", default = "no_settings")]
     options: IndexMap<String, Value>,
@@ -72,13 +76,21 @@ impl<'de, const KIND: u8> Deserialize<'de> for RuleName<KIND> {
 struct RawPolicyRule {
     #[serde(rename = "Name")]
     name: RuleName<POLICY>,
-    #[serde(rename = "Params")]
+    #[serde(rename = "Params", default, deserialize_with = "json_input::not_null")]
     params: Option<Vec<IndexMap<String, Vec<String>>>>,
-    #[serde(rename = "Source_IPs")]
+    #[serde(
+        rename = "Source_IPs",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     source_ips: Option<Vec<String>>,
     #[serde(rename = "IgnoreUsers", default)]
     ignore_users: Vec<String>,
-    #[serde(rename = "Severity", default)]
+    #[serde(
+        rename = "Severity",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     severity: Option<SeverityName>,
 }
 
@@ -87,7 +99,11 @@ struct RawPolicyRule {
 struct RawConfigRule {
     #[serde(rename = "Name")]
     name: RuleName<CONFIG>,
-    #[serde(rename = "Severity", default)]
+    #[serde(
+        rename = "Severity",
+        default,
+        deserialize_with = "json_input::not_null"
+    )]
     severity: Option<SeverityName>,
     #[serde(rename = "AddIfMissing", default)]
     add_if_missing: bool,
@@ -226,13 +242,8 @@ fn settings(
                             .join(", ")
                     )
                 };
-                let hint = allowed
-                    .iter()
-                    .find(|s| {
-                        strsim::normalized_levenshtein(&s.name.to_lowercase(), &k.to_lowercase())
-                            > 0.6
-                    })
-                    .map(|s| format!("did you mean {}? ", s.name))
+                let hint = crate::suggest::closest(k, allowed.iter().map(|s| s.name))
+                    .map(|s| format!("did you mean {s}? "))
                     .unwrap_or_default();
                 return Err(format!(
                     "{rule}: unknown {section} key {}; {hint}{valid}",

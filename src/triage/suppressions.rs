@@ -107,15 +107,15 @@ struct RawSuppression {
     rule: String,
     #[serde(rename = "Resource")]
     resource: String,
-    #[serde(rename = "Targets", default)]
+    #[serde(rename = "Targets", default, deserialize_with = "json_input::not_null")]
     targets: Option<Vec<String>>,
-    #[serde(rename = "Check", default)]
+    #[serde(rename = "Check", default, deserialize_with = "json_input::not_null")]
     check: Option<String>,
     #[serde(rename = "Reason")]
     reason: String,
     #[serde(rename = "Expires")]
     expires: String,
-    #[serde(rename = "Owner", default)]
+    #[serde(rename = "Owner", default, deserialize_with = "json_input::not_null")]
     owner: Option<String>,
 }
 
@@ -229,18 +229,15 @@ pub fn parse(file: &Path, text: &str, targets: &Targets) -> Result<Suppressions,
                 "is empty: say why this finding is accepted (a ticket, a review)".into(),
             ));
         }
-        let expires = NaiveDate::parse_from_str(&s.expires, "%Y-%m-%d")
-            .ok()
-            .filter(|_| s.expires.len() == 10)
-            .ok_or_else(|| {
-                bad(
-                    "Expires",
-                    format!(
-                        "{} is not a date: write it as YYYY-MM-DD, e.g. \"2027-06-30\"",
-                        json_input::quoted(&s.expires)
-                    ),
-                )
-            })?;
+        let expires = expiry_date(&s.expires).ok_or_else(|| {
+            bad(
+                "Expires",
+                format!(
+                    "{} is not a date: write it as YYYY-MM-DD, e.g. \"2027-06-30\"",
+                    json_input::quoted(&s.expires)
+                ),
+            )
+        })?;
         if s.owner.as_deref().is_some_and(|o| o.trim().is_empty()) {
             return Err(bad(
                 "Owner",
@@ -269,6 +266,28 @@ pub fn parse(file: &Path, text: &str, targets: &Targets) -> Result<Suppressions,
     })
 }
 
+/// `YYYY-MM-DD` exactly: four digits, two, two, and a real date. chrono's `%Y-%m-%d`
+/// also takes a sign, spaces and fewer digits (`+2027-1-01`, `2027- 1-01`, `+027-01-01`
+/// for the year 27), which a length of 10 did not keep out.
+fn expiry_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(
+        text[0..4].parse().ok()?,
+        text[5..7].parse().ok()?,
+        text[8..10].parse().ok()?,
+    )
+}
+
 fn glob(pattern: &str) -> Result<GlobMatcher, String> {
     Glob::new(pattern)
         .map(|g| g.compile_matcher())
@@ -281,12 +300,7 @@ fn glob(pattern: &str) -> Result<GlobMatcher, String> {
 fn target_glob(name: &str, targets: &Targets) -> Result<GlobMatcher, String> {
     let is_glob = name.contains(['*', '?', '[', '{']);
     if !is_glob && !targets.may_name(name) {
-        let hint = targets
-            .targets
-            .iter()
-            .map(|t| t.name.as_str())
-            .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
-            .filter(|n| strsim::jaro_winkler(name, n) > 0.8)
+        let hint = crate::suggest::closest(name, targets.targets.iter().map(|t| t.name.as_str()))
             .map(|n| format!("; did you mean {n}?"))
             .unwrap_or_default();
         return Err(format!(
@@ -346,5 +360,91 @@ impl Suppressions {
             f.expired_suppression = None;
         }
         mine.iter().map(|s| s.index).zip(uses).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expires(date: &str) -> Result<NaiveDate, String> {
+        let targets = crate::targets::parse(
+            Path::new("t.json"),
+            r#"{"Targets": [{"demo": {"Rules": [{"Policy": {"Name": "Force_MFA"}}]}}]}"#,
+        )
+        .unwrap();
+        let text = format!(
+            r#"{{"Suppressions": [{{"Rule": "*", "Resource": "*", "Reason": "r", "Expires": "{date}"}}]}}"#
+        );
+        parse(Path::new("s.json"), &text, &targets)
+            .map(|s| s.list[0].applied.expires)
+            .map_err(|e| e.to_string())
+    }
+
+    /// `"Targets": null` applied a suppression to every target (found by the campaign):
+    /// null is never a key left out.
+    #[test]
+    fn null_is_never_an_absent_key() {
+        let targets = crate::targets::parse(
+            Path::new("t.json"),
+            r#"{"Targets": [{"demo": {"Rules": [{"Policy": {"Name": "Force_MFA"}}]}}]}"#,
+        )
+        .unwrap();
+        for key in ["Targets", "Check", "Owner"] {
+            let text = format!(
+                r#"{{"Suppressions": [{{"Rule": "*", "Resource": "*", "Reason": "r", "Expires": "2027-01-01", "{key}": null}}]}}"#
+            );
+            let e = parse(Path::new("s.json"), &text, &targets)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("Suppressions[0].{key}: invalid type: null")),
+                "{e}"
+            );
+        }
+    }
+
+    /// Only `YYYY-MM-DD`, a real date: chrono's format took signs, spaces and short
+    /// fields of the same length (`+2027-1-01` was 2027-01-01, `-027-01-01` the year -27).
+    #[test]
+    fn expires_is_exactly_yyyy_mm_dd_and_a_real_date() {
+        assert_eq!(
+            expires("2027-06-30"),
+            Ok(NaiveDate::from_ymd_opt(2027, 6, 30).unwrap())
+        );
+        assert_eq!(
+            expires("2028-02-29"),
+            Ok(NaiveDate::from_ymd_opt(2028, 2, 29).unwrap())
+        );
+        for bad in [
+            "+2027-1-01",
+            "-027-01-01",
+            "+027-01-01",
+            " 2027-1-01",
+            "2027- 1-01",
+            "2027-01- 1",
+            "  27-01-01",
+            "2027-1-011",
+            "2027-01-1 ",
+            "02027-1-01",
+            "2027-02-30",
+            "2027-13-01",
+            "2027-00-10",
+            "2027-01-00",
+            "2027/01/01",
+            "2027-01-01T00:00:00Z",
+            "2027-01-01 ",
+            "20270101",
+            "2027-01-011",
+            "２０２７-01-01",
+            "",
+            "2027-1-1",
+        ] {
+            let e = expires(bad).expect_err(bad);
+            assert!(
+                e.contains("Expires") && e.contains("is not a date"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

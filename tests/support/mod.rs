@@ -3,6 +3,7 @@
 // Each test binary uses some of these.
 #![allow(dead_code)]
 
+pub mod campaign;
 pub mod examples;
 pub mod fault_proxy;
 pub mod moto;
