@@ -217,6 +217,27 @@ fn ours() -> &'static [Object] {
     })
 }
 
+/// Every object of a database's schema as SQLite stores it: kind, name, table and the
+/// `CREATE` statement (none for SQLite's own indexes of a UNIQUE or PRIMARY KEY).
+type SchemaText = Vec<(String, String, String, Option<String>)>;
+
+fn schema_text(conn: &Connection) -> rusqlite::Result<SchemaText> {
+    let mut stmt =
+        conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    rows.collect()
+}
+
+/// [`schema_text`] of the migrations applied to an empty database, once.
+fn our_text() -> &'static SchemaText {
+    static OURS: std::sync::OnceLock<SchemaText> = std::sync::OnceLock::new();
+    OURS.get_or_init(|| {
+        let mut conn = Connection::open_in_memory().expect("an in-memory database");
+        migrate_to(&mut conn, CURRENT_VERSION).expect("the migrations apply");
+        schema_text(&conn).expect("the schema of the migrations reads")
+    })
+}
+
 /// Checks that `conn` (a snapshot at [`CURRENT_VERSION`], upgraded if it was older) has
 /// exactly CloudKestrel's schema: the same tables with the same columns, and no other
 /// table, view, index or trigger. The reader only reads what it knows; a table added, a
@@ -224,6 +245,15 @@ fn ours() -> &'static [Object] {
 /// error names every difference.
 pub fn check_exact(conn: &Connection) -> Result<(), String> {
     use crate::model::quoted;
+    // The fast path: SQLite builds a schema from these statements and nothing else, so
+    // the same statements are the same schema. Comparing them instead of every table's
+    // columns (pragma_table_xinfo, one query per table) took evaluate's instructions per
+    // 1,000-user snapshot from 108.7 to 106.6 million (callgrind, -2 %); the column by
+    // column comparison below runs only when they differ (an upgraded older snapshot, or
+    // one to refuse), to decide and to say what differs.
+    if schema_text(conn).map_err(|e| format!("its schema cannot be read: {e}"))? == *our_text() {
+        return Ok(());
+    }
     let theirs = objects(conn).map_err(|e| format!("its schema cannot be read: {e}"))?;
     let ours = ours();
     let mut differences = Vec::new();
