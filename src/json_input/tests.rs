@@ -208,3 +208,58 @@ fn hostile_nesting_is_an_error() {
         let _ = error(odd);
     }
 }
+
+/// Every optional key of the input files' raw structs reads through [`not_null`]: serde
+/// takes `null` for an absent `Option`, which once made `"Organization": null` an
+/// ordinary target and `"Targets": null` a suppression of every target. A new optional
+/// key without it fails here, not in a user's file.
+#[test]
+fn every_optional_key_of_an_input_file_refuses_null() {
+    let sources = [
+        ("src/targets/file.rs", include_str!("../targets/file.rs")),
+        (
+            "src/targets/rule_specs.rs",
+            include_str!("../targets/rule_specs.rs"),
+        ),
+        (
+            "src/triage/suppressions.rs",
+            include_str!("../triage/suppressions.rs"),
+        ),
+    ];
+    let mut checked = 0;
+    for (file, source) in sources {
+        let lines: Vec<&str> = source.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let field = line.trim_start();
+            // A private field of a raw (deserialised) struct: `name: Option<…>,`.
+            let Some((name, ty)) = field.split_once(": ") else {
+                continue;
+            };
+            if line.len() == field.len()
+                || !ty.starts_with("Option<")
+                || !ty.ends_with(',')
+                || !name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            {
+                continue;
+            }
+            // Its attributes: the lines above it, up to the previous field or the brace.
+            let is_field = |l: &str| l.contains(": ") && l.trim_end().ends_with(',');
+            let attrs: String = lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| !is_field(l) && !l.trim_end().ends_with('{'))
+                .copied()
+                .collect();
+            if !attrs.contains("serde") {
+                continue; // not a deserialised struct's field
+            }
+            assert!(
+                attrs.contains("json_input::not_null"),
+                "{file}:{}: {name} is optional but reads null as absent",
+                i + 1
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 14, "only {checked} optional keys found");
+}
