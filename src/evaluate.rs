@@ -142,8 +142,8 @@ pub fn jobs_from_paths(
                 // A name the file should not hold may be damage, which is exit 3 and
                 // says so, not a usage error: the file is checked before it is blamed.
                 let unknown = targets.get(&target).is_none();
-                let twice = jobs.iter().any(|j| j.target == target);
-                if unknown || twice {
+                let first = jobs.iter().position(|j| j.target == target);
+                if unknown || first.is_some() {
                     if let Err(e) = snapshot::read(path) {
                         unreadable.push(Unreadable {
                             path: path.clone(),
@@ -165,10 +165,10 @@ pub fn jobs_from_paths(
                             .join(", "),
                     });
                 }
-                if let Some(prev) = jobs.iter().find(|j| j.target == target) {
+                if let Some(i) = first {
                     return Err(PlanError::Duplicate {
                         target,
-                        first: prev.snapshot.clone().unwrap_or_default(),
+                        first: jobs[i].snapshot.clone().unwrap_or_default(),
                         second: path.clone(),
                     });
                 }

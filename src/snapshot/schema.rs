@@ -168,35 +168,34 @@ struct Object {
     columns: Vec<(String, String, bool, Option<String>, i64, i64)>,
 }
 
-fn objects(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
-    let mut stmt =
-        conn.prepare("SELECT type, name, tbl_name FROM sqlite_schema ORDER BY type, name")?;
-    let mut out: Vec<Object> = stmt
-        .query_map([], |r| {
-            Ok(Object {
-                kind: r.get(0)?,
-                name: r.get(1)?,
-                table: r.get(2)?,
-                columns: Vec::new(),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+fn objects(conn: &Connection, text: &SchemaText) -> rusqlite::Result<Vec<Object>> {
     let mut columns = conn.prepare(
         "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
     )?;
-    for o in out.iter_mut().filter(|o| o.kind == "table") {
-        o.columns = columns
-            .query_map([&o.name], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(text.len());
+    for (kind, name, table, _) in text {
+        let columns = if kind == "table" {
+            columns
+                .query_map([name], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+        } else {
+            Vec::new()
+        };
+        out.push(Object {
+            kind: kind.clone(),
+            name: name.clone(),
+            table: table.clone(),
+            columns,
+        });
     }
     Ok(out)
 }
@@ -204,17 +203,6 @@ fn objects(conn: &Connection) -> rusqlite::Result<Vec<Object>> {
 /// The object of `list` of the kind and name of `o`.
 fn find<'a>(list: &'a [Object], o: &Object) -> Option<&'a Object> {
     list.iter().find(|x| x.kind == o.kind && x.name == o.name)
-}
-
-/// The schema a snapshot of [`CURRENT_VERSION`] has: the migrations applied to an empty
-/// database, once.
-fn ours() -> &'static [Object] {
-    static OURS: std::sync::OnceLock<Vec<Object>> = std::sync::OnceLock::new();
-    OURS.get_or_init(|| {
-        let mut conn = Connection::open_in_memory().expect("an in-memory database");
-        migrate_to(&mut conn, CURRENT_VERSION).expect("the migrations apply");
-        objects(&conn).expect("the schema of the migrations reads")
-    })
 }
 
 /// Every object of a database's schema as SQLite stores it: kind, name, table and the
@@ -228,13 +216,16 @@ fn schema_text(conn: &Connection) -> rusqlite::Result<SchemaText> {
     rows.collect()
 }
 
-/// [`schema_text`] of the migrations applied to an empty database, once.
-fn our_text() -> &'static SchemaText {
-    static OURS: std::sync::OnceLock<SchemaText> = std::sync::OnceLock::new();
+/// The schema a snapshot of [`CURRENT_VERSION`] has, as text and as objects: the
+/// migrations applied to an empty database, once.
+fn ours() -> &'static (SchemaText, Vec<Object>) {
+    static OURS: std::sync::OnceLock<(SchemaText, Vec<Object>)> = std::sync::OnceLock::new();
     OURS.get_or_init(|| {
         let mut conn = Connection::open_in_memory().expect("an in-memory database");
         migrate_to(&mut conn, CURRENT_VERSION).expect("the migrations apply");
-        schema_text(&conn).expect("the schema of the migrations reads")
+        let text = schema_text(&conn).expect("the schema of the migrations reads");
+        let objects = objects(&conn, &text).expect("the schema of the migrations reads");
+        (text, objects)
     })
 }
 
@@ -251,11 +242,13 @@ pub fn check_exact(conn: &Connection) -> Result<(), String> {
     // 1,000-user snapshot from 108.7 to 106.6 million (callgrind, -2 %); the column by
     // column comparison below runs only when they differ (an upgraded older snapshot, or
     // one to refuse), to decide and to say what differs.
-    if schema_text(conn).map_err(|e| format!("its schema cannot be read: {e}"))? == *our_text() {
+    let unreadable = |e: rusqlite::Error| format!("its schema cannot be read: {e}");
+    let (our_text, ours) = ours();
+    let text = schema_text(conn).map_err(unreadable)?;
+    if text == *our_text {
         return Ok(());
     }
-    let theirs = objects(conn).map_err(|e| format!("its schema cannot be read: {e}"))?;
-    let ours = ours();
+    let theirs = objects(conn, &text).map_err(unreadable)?;
     let mut differences = Vec::new();
     for o in &theirs {
         match find(ours, o) {
